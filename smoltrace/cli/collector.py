@@ -1,0 +1,68 @@
+"""``smoltrace-collector``: run the OTLP receiver and DuckDB store as a long-lived service."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from smoltrace.collector import Collector, CollectorConfig
+from smoltrace.store.database import DB_ENV_VAR, default_db_path
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.option("--host", default="127.0.0.1", help="Address to listen on. Loopback only by default; see the README "
+              "before exposing the collector (set a token, put TLS in front).")  # fmt: skip
+@click.option("--grpc-port", default=4317, type=int, help="OTLP/gRPC port (0 picks a free port).")
+@click.option("--http-port", default=4318, type=int, help="OTLP/HTTP port, also the health check (0 picks a free port).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"DuckDB store file. Default: ${DB_ENV_VAR}, else ~/.local/share/smoltrace/smoltrace.duckdb.")  # fmt: skip
+@click.option("--token", envvar="SMOLTRACE_TOKEN", default=None, show_envvar=True,
+              help="Require 'authorization: Bearer <token>' on every request (gRPC metadata or HTTP header).")  # fmt: skip
+@click.option("--max-request-bytes", default=32 * 1024 * 1024, type=int,
+              help="Largest accepted request body (gRPC answers RESOURCE_EXHAUSTED, HTTP 413 beyond it).")  # fmt: skip
+@click.option("--max-pending-items", default=200_000, type=int,
+              help="Spans/points/logs queued for the writer before new requests are refused with a retryable code.")  # fmt: skip
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Log verbosity.")  # fmt: skip
+def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, log_level):
+    """Receive OpenTelemetry traces, metrics and logs over OTLP (gRPC and HTTP) and store them in DuckDB.
+
+    A request is acknowledged only after its rows are committed. Stop with Ctrl-C or SIGTERM: the
+    collector stops accepting, commits what it holds, checkpoints and closes the store.
+    """
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = CollectorConfig(
+        db_path=db_path or default_db_path(),
+        host=host,
+        grpc_port=grpc_port,
+        http_port=http_port,
+        token=token,
+        max_request_bytes=max_request_bytes,
+        max_pending_items=max_pending_items,
+    )
+    stop_requested = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop_requested.set())
+    try:
+        collector = Collector(config).start()
+    except OSError as exc:
+        raise click.ClickException(f"{exc}. Is another collector running? Pick other ports with --grpc-port/--http-port.")
+    click.echo(
+        f"smoltrace-collector ready: OTLP/gRPC {collector.grpc_endpoint}  OTLP/HTTP {collector.http_endpoint}  "
+        f"store {config.db_path}",
+        err=True,
+    )
+    while not stop_requested.wait(0.5):
+        pass
+    click.echo("smoltrace-collector: stopping (flushing and checkpointing the store)...", err=True)
+    collector.stop()
+    stats = collector.writer.stats
+    click.echo(f"smoltrace-collector: stopped; stored {stats.items} items in {stats.commits} commits", err=True)
+
+
+if __name__ == "__main__":
+    main()

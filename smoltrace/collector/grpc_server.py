@@ -1,0 +1,87 @@
+"""OTLP/gRPC receiver: TraceService, MetricsService and LogsService ``Export``.
+
+Handlers take the raw request bytes (no deserializer) so the digest is computed on what the client
+sent and spans go straight to the shadow-schema decoder.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+
+import grpc
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+from smoltrace.collector.auth import bearer_token_matches
+from smoltrace.collector.decode import OTLPDecodeError
+from smoltrace.collector.ingest import AckTimeoutError, Ingestor
+from smoltrace.collector.writer import QueueFullError, WriterStoppedError
+
+log = logging.getLogger("smoltrace.collector")
+
+SERVICES = {
+    "traces": ("opentelemetry.proto.collector.trace.v1.TraceService", trace_service_pb2.ExportTraceServiceResponse),
+    "metrics": (
+        "opentelemetry.proto.collector.metrics.v1.MetricsService",
+        metrics_service_pb2.ExportMetricsServiceResponse,
+    ),
+    "logs": ("opentelemetry.proto.collector.logs.v1.LogsService", logs_service_pb2.ExportLogsServiceResponse),
+}
+
+
+def _retry_info(seconds: int) -> tuple[str, bytes]:
+    info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds))
+    return ("google.rpc.retryinfo-bin", info.SerializeToString())
+
+
+class _ExportHandler:
+    def __init__(self, signal: str, ingestor: Ingestor, token: str | None):
+        self.signal = signal
+        self.ingestor = ingestor
+        self.token = token
+        self.response = SERVICES[signal][1]().SerializeToString()
+
+    def __call__(self, body: bytes, context: grpc.ServicerContext) -> bytes:
+        if self.token:
+            metadata = dict(context.invocation_metadata())
+            if not bearer_token_matches(metadata.get("authorization"), self.token):
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token in 'authorization' metadata")
+        try:
+            self.ingestor.ingest(self.signal, body)
+        except OTLPDecodeError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except QueueFullError as exc:
+            context.set_trailing_metadata((_retry_info(exc.retry_after_s),))
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        except (WriterStoppedError, AckTimeoutError) as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        except Exception as exc:  # the store failed: retryable, nothing was acknowledged
+            log.exception("%s export failed", self.signal)
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"store write failed: {exc}")
+        return self.response
+
+
+def build_grpc_server(
+    ingestor: Ingestor,
+    *,
+    token: str | None,
+    max_message_bytes: int,
+    max_workers: int = 16,
+    max_concurrent_rpcs: int = 256,
+) -> grpc.Server:
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="otlp-grpc"),
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", 4 * 1024 * 1024),
+        ],
+    )
+    for signal, (service_name, _) in SERVICES.items():
+        handler = grpc.unary_unary_rpc_method_handler(_ExportHandler(signal, ingestor, token))
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service_name, {"Export": handler}),))
+    return server

@@ -1,0 +1,42 @@
+"""What both receivers do with a request body: dedupe, decode, queue for the writer, wait for commit."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from smoltrace.collector.decode import decode
+from smoltrace.collector.writer import StoreWriter, WriteResult
+
+
+class AckTimeoutError(Exception):
+    """The commit did not finish in time; the request may or may not be stored, so the client retries
+    (a retry of a request that did commit is recognised by its digest and not stored twice)."""
+
+
+def request_digest(signal: str, body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16, person=signal.encode()).hexdigest()
+
+
+class Ingestor:
+    def __init__(self, writer: StoreWriter, ack_timeout_s: float = 30.0):
+        self.writer = writer
+        self.ack_timeout_s = ack_timeout_s
+
+    def ingest(self, signal: str, body: bytes) -> WriteResult:
+        """Store one protobuf export request; returns after it is committed.
+
+        Raises OTLPDecodeError (bad request), QueueFullError / WriterStoppedError (retry later),
+        AckTimeoutError, or the store's own error.
+        """
+        digest = request_digest(signal, body)
+        if self.writer.is_committed(digest):
+            return WriteResult(items=0, duplicate=True)
+        decoded = decode(signal, body)
+        if not decoded.items:
+            return WriteResult(items=0, duplicate=False)
+        future = self.writer.submit(decoded, digest)
+        try:
+            return future.result(timeout=self.ack_timeout_s)
+        except FutureTimeout:
+            raise AckTimeoutError(f"store commit took longer than {self.ack_timeout_s:g}s") from None
