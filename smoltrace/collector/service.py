@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +26,23 @@ from smoltrace.collector.writer import StoreWriter
 from smoltrace.store.database import default_db_path
 
 log = logging.getLogger("smoltrace.collector")
+
+
+def discovery_file_for(db_path: str | Path) -> Path:
+    """``<store>.collector.json``: written by a running collector, removed when it stops."""
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".collector.json")
+
+
+def running_collector_for(db_path: str | Path) -> dict | None:
+    """The discovery info of a live collector holding ``db_path``, or None."""
+    path = discovery_file_for(db_path)
+    try:
+        info = json.loads(path.read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info
 
 
 @dataclass
@@ -101,6 +120,7 @@ class Collector:
         except BaseException:
             self.stop()
             raise
+        self._write_discovery_file()
         log.info(
             "smoltrace-collector listening: OTLP/gRPC %s, OTLP/HTTP %s, store %s",
             self.grpc_endpoint, self.http_endpoint, config.db_path,
@@ -123,11 +143,13 @@ class Collector:
             sock.close()
             raise OSError(f"cannot listen for OTLP/HTTP on {config.host}:{config.http_port}: {exc}") from None
         self.http_port = sock.getsockname()[1]
+        from smoltrace.collector.query_api import create_query_routes
+
         app = create_app(
             self.ingestor,
             token=config.token,
             max_body_bytes=config.max_request_bytes,
-            extra_routes=config.extra_routes,
+            extra_routes=(*create_query_routes(self), *config.extra_routes),
         )
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
         self._http_server = server
@@ -140,8 +162,29 @@ class Collector:
         if not server.started:
             raise OSError("the OTLP/HTTP server failed to start")
 
+    @property
+    def discovery_path(self) -> Path:
+        return discovery_file_for(self.config.db_path)
+
+    def _write_discovery_file(self) -> None:
+        """Tell readers on this machine (smoltrace-query, the publisher) where to reach the collector that
+        holds the store, since they cannot open the file while it writes."""
+        info = {
+            "pid": os.getpid(),
+            "grpc_endpoint": self.grpc_endpoint,
+            "http_endpoint": self.http_endpoint,
+            "token_required": bool(self.config.token),
+        }
+        self.discovery_path.write_text(json.dumps(info))
+
     def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting, let in-flight exports finish, commit, checkpoint and close the store."""
+        if self.discovery_path.exists():
+            try:
+                if json.loads(self.discovery_path.read_text()).get("pid") == os.getpid():
+                    self.discovery_path.unlink()
+            except (OSError, ValueError):
+                pass
         if self._grpc_server is not None:
             self._grpc_server.stop(grace_s).wait()
             self._grpc_server = None
