@@ -437,6 +437,7 @@ def main(argv=None) -> int:
         )  # fmt: skip
     time.sleep(max(0.0, window_end - time.monotonic()))
     cpu1, t_cpu1 = collector.cpu_seconds(), time.monotonic()
+    rss_at_end = collector.samples[-1][1] if collector.samples else 0
 
     outs = [out for _ in loaders for out in results.get(timeout=300)]
     for loader in loaders:
@@ -469,6 +470,9 @@ def main(argv=None) -> int:
             commits = int(match.group(2))
 
     rss_mb = collector.peak_rss / 1e6
+    # RSS every ~2 s from the start of the load: shows whether memory plateaus or keeps growing.
+    timeline = [rss for t, rss in collector.samples[::10] if t >= start_at.value]
+    timeline_text = " ".join(f"{rss / 1e6:.0f}" for rss in timeline[:16])
     rows_ok = stored == acked_spans
     verdict_rate = durable_rate >= args.target_spans
     verdict_rss = rss_mb < args.target_rss_mb
@@ -490,7 +494,8 @@ durable ingest   : {durable_rate:,.0f} spans/s  ({durable_rate / args.spans_per_
 export latency   : p50 {percentile(latencies_ms, 0.50):.1f} ms, p99 {percentile(latencies_ms, 0.99):.1f} ms, max {max(latencies_ms, default=float('nan')):.1f} ms (acked attempt)
 refusals         : {refused} RESOURCE_EXHAUSTED (retried), {failed} other errors{(' ' + '; '.join(errors[:3])) if errors else ''}
 collector CPU    : {(cpu1 - cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy over the window
-collector RSS    : peak {rss_mb:,.0f} MB (sampled every 0.2 s), last {collector.samples[-1][1] / 1e6 if collector.samples else 0:,.0f} MB
+collector RSS    : peak {rss_mb:,.0f} MB (sampled every 0.2 s), {rss_at_end / 1e6:,.0f} MB at the end of the load
+RSS every 2 s MB : {timeline_text}
 commits          : {commits if commits is not None else '?'} ({acked_spans / commits if commits else float('nan'):,.0f} spans/commit on average)
 stop (SIGINT)    : exit code {exit_code}, {stop_s:.1f} s to flush, checkpoint and close
 on disk          : {db_bytes / 1e6:,.1f} MB store + {wal_bytes / 1e6:,.1f} MB WAL = {(db_bytes + wal_bytes) / max(stored, 1):,.0f} bytes/span

@@ -19,10 +19,16 @@ from __future__ import annotations
 import base64
 import json
 import math
+from json.encoder import encode_basestring as _json_str  # C; same output as json.dumps(s, ensure_ascii=False)
 
 from opentelemetry.proto.common.v1 import common_pb2
 
 _KeyValue = common_pb2.KeyValue
+# json.dumps(..., ensure_ascii=False) builds a new JSONEncoder on every call; build it once.
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+# Longer encoded attributes (prompts, outputs, unique ids with text) almost never repeat: caching them
+# only churns the cache (clearing the repeated ones with them) and costs ~2x their size in RSS.
+_MAX_CACHED_RAW = 128
 
 
 class AttributeDecodeError(ValueError):
@@ -96,9 +102,13 @@ class RawAttributeEncoder:
             key_value = _KeyValue.FromString(raw)
         except Exception as exc:  # protobuf DecodeError, which also covers invalid UTF-8
             raise AttributeDecodeError(f"malformed attribute ({exc})") from None
-        value = any_value_to_python(key_value.value)
-        fragment = json.dumps(key_value.key, ensure_ascii=False) + ":" + json.dumps(value, ensure_ascii=False)
-        if len(self._fragments) >= self._max:
-            self._fragments.clear()
-        self._fragments[raw] = fragment
+        value = key_value.value
+        if value.WhichOneof("value") == "string_value":  # the common case: no Python detour
+            fragment = _json_str(key_value.key) + ":" + _json_str(value.string_value)
+        else:
+            fragment = _json_str(key_value.key) + ":" + _dumps(any_value_to_python(value))
+        if len(raw) <= _MAX_CACHED_RAW:
+            if len(self._fragments) >= self._max:
+                self._fragments.clear()
+            self._fragments[raw] = fragment
         return fragment

@@ -65,12 +65,14 @@ class _ExportHandler:
         return self.response
 
 
+# Few workers: decoding holds the GIL, so more threads only queue behind each other while holding
+# their request bodies in memory. Concurrent RPCs beyond the workers wait in gRPC's queue, bounded here.
 def build_grpc_server(
     ingestor: Ingestor,
     *,
     token: str | None,
     max_message_bytes: int,
-    max_workers: int = 16,
+    max_workers: int = 4,
     max_concurrent_rpcs: int = 256,
 ) -> grpc.Server:
     server = grpc.server(

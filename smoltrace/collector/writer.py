@@ -78,7 +78,9 @@ class StoreWriter:
         max_pending_items: int = 200_000,
         max_batch_items: int = 100_000,
         checkpoint_interval_s: float = 60.0,
+        memory_limit: str = "256MB",
     ):
+        self.memory_limit = memory_limit
         self.db_path = Path(db_path)
         self.max_pending_items = max_pending_items
         self.max_batch_items = max_batch_items
@@ -96,6 +98,8 @@ class StoreWriter:
 
     def start(self) -> None:
         self.connection = database.connect(self.db_path)
+        # DuckDB's buffer pool otherwise grows towards 80% of RAM; the collector should stay small.
+        self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
         self._committed_digests = {row[0] for row in self.connection.execute(LOAD_DIGESTS_SQL).fetchall()}
         self._thread = threading.Thread(target=self._run, name="smoltrace-writer", daemon=True)
         self._thread.start()

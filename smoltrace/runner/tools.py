@@ -26,6 +26,7 @@ __all__ = [
     "WeatherTool",
     "CalculatorTool",
     "TimeConversionTool",
+    "lookup_weather",
     "safe_calculate",
     "convert_time",
     "default_tools",

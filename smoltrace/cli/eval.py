@@ -1,0 +1,161 @@
+"""``smoltrace-eval``: run ToolCallingAgent / CodeAgent on a task suite, traced into the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from smoltrace.runner.agents import AgentConfigError
+from smoltrace.runner.config import EvalConfig
+from smoltrace.runner.models import PROVIDERS, ModelConfigError
+from smoltrace.runner.tasks import TaskLoadError
+from smoltrace.runner.telemetry import CollectorUnreachableError
+from smoltrace.store.database import DB_ENV_VAR
+
+
+def parse_model_args(values: tuple[str, ...]) -> dict:
+    """``--model-args '{"temperature": 0}'`` or ``--model-args temperature=0 --model-args max_tokens=64``."""
+    parsed: dict = {}
+    for value in values:
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                document = json.loads(text)
+            except ValueError as exc:
+                raise click.BadParameter(f"not a JSON object: {exc}", param_hint="--model-args") from None
+            parsed.update(document)
+            continue
+        key, sep, raw = text.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE or a JSON object, got {value!r}", param_hint="--model-args")
+        try:
+            parsed[key.strip()] = json.loads(raw)
+        except ValueError:
+            parsed[key.strip()] = raw
+    return parsed
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.option("--model", required=True, help="Model id, e.g. openai/gpt-4o-mini, or smollm2-135m (the bundled "
+              "offline model, with --provider transformers).")  # fmt: skip
+@click.option("--provider", type=click.Choice(PROVIDERS), default="litellm",
+              help="litellm: API models; transformers: local models; ollama: an Ollama server at --api-base; "
+                   "inference: Hugging Face inference providers; openai: any OpenAI-compatible server at --api-base.")  # fmt: skip
+@click.option("--hf-token", envvar="HF_TOKEN", show_envvar=True, default=None,
+              help="Hugging Face token (Hub datasets, inference providers, publishing). Never recorded.")  # fmt: skip
+@click.option("--agent-type", type=click.Choice(["tool", "code", "both"]), default="both", help="Agents to evaluate.")
+@click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]), default=None,
+              help="Only tasks of this difficulty (default: all).")  # fmt: skip
+@click.option("--dataset-name", default=None, help="Tasks: a Hugging Face dataset name, a local .json/.jsonl file or "
+              "a saved dataset folder. Default: the bundled suite (works offline).")  # fmt: skip
+@click.option("--split", default="train", help="Dataset split.")
+@click.option("--dataset-revision", default=None, help="Dataset revision (branch, tag or commit) for Hub datasets.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many tasks per agent type.")
+@click.option("--quick", is_flag=True, help="Only the suite's quick tasks, with --max-steps 3 unless given: the "
+              "fast check for a small local model.")  # fmt: skip
+@click.option("--max-steps", type=click.IntRange(min=1), default=6, help="Agent step limit per task.")
+@click.option("--task-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
+              help="Seconds before a task is stopped and recorded as 'timeout'.")  # fmt: skip
+@click.option("--parallel-workers", type=click.IntRange(min=1), default=1,
+              help="Tasks run concurrently (API models; local models run one at a time).")  # fmt: skip
+@click.option("--model-args", multiple=True, help="Extra model arguments passed to every generation call: a JSON "
+              "object or KEY=VALUE (repeatable), e.g. temperature=0 max_tokens=512.")  # fmt: skip
+@click.option("--api-base", default=None, help="Model server URL (ollama default http://localhost:11434; required "
+              "for --provider openai).")  # fmt: skip
+@click.option("--enable-otel", is_flag=True, help="Accepted for SMOLTRACE compatibility. Telemetry is always "
+              "recorded: every result is computed from it.")  # fmt: skip
+@click.option("--otlp-endpoint", default=None, help="Export to a running smoltrace-collector (host:port, OTLP/gRPC) "
+              "instead of the embedded one.")  # fmt: skip
+@click.option("--otlp-token", envvar="SMOLTRACE_TOKEN", show_envvar=True, default=None,
+              help="Bearer token for --otlp-endpoint.")  # fmt: skip
+@click.option("--query-url", default=None, help="HTTP URL of that collector's query API, to read results back "
+              "(default: the --otlp-endpoint host on port 4318).")  # fmt: skip
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Store for the embedded collector. Default: ${DB_ENV_VAR}, else "
+                   "~/.local/share/smoltrace/smoltrace.duckdb.")  # fmt: skip
+@click.option("--run-id", default=None, help="Run identifier. Default: a new UUID.")
+@click.option("--output-format", type=click.Choice(["hub", "json"]), default="hub",
+              help="hub: publish datasets to the Hugging Face Hub; json: write files to --output-dir.")  # fmt: skip
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("./smoltrace_results"),
+              help="Folder for --output-format json (a timestamped subfolder per run).")  # fmt: skip
+@click.option("--private", is_flag=True, help="Make the Hub datasets private.")
+@click.option("--prompt-yml", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="smolagents prompt templates (YAML) for both agents.")  # fmt: skip
+@click.option("--mcp-server-url", default=None, help="MCP server (streamable HTTP) whose tools are added to the agents.")
+@click.option("--enable-gpu-metrics/--disable-gpu-metrics", default=None,
+              help="Sample NVIDIA GPUs during the run. Default: on for local providers, off for API providers.")  # fmt: skip
+@click.option("--gpu-sample-interval", type=click.FloatRange(min=0.05), default=1.0, help="Seconds between GPU samples.")
+@click.option("--grid-intensity", type=float, default=None,
+              help="Grid carbon intensity in gCO2e/kWh for CO2 figures (default: see README).")  # fmt: skip
+@click.option("--electricity-price", type=float, default=None, help="USD per kWh for power cost (default: see README).")
+@click.option("--quiet", is_flag=True, help="No progress bar; only the summary and errors.")
+@click.option("--debug", is_flag=True, help="Show the agents' own step-by-step logs.")
+def main(**flags):
+    """Evaluate a model driving smolagents agents on a task suite.
+
+    Every task execution is traced (OpenTelemetry) into the smoltrace store; verdicts, token counts,
+    durations and the leaderboard row are SQL views over it. Query past runs with smoltrace-query.
+    """
+    if flags["output_format"] == "hub":
+        raise click.UsageError(
+            "--output-format hub: publishing to the Hugging Face Hub is not available in this version yet. "
+            "Use --output-format json; every run is also kept in the local store (see smoltrace-query)."
+        )
+    config = EvalConfig(
+        model=flags["model"], provider=flags["provider"], agent_type=flags["agent_type"],
+        difficulty=flags["difficulty"], dataset_name=flags["dataset_name"], split=flags["split"],
+        dataset_revision=flags["dataset_revision"], limit=flags["limit"], quick=flags["quick"],
+        run_id=flags["run_id"], max_steps=flags["max_steps"], task_timeout_s=flags["task_timeout"],
+        parallel_workers=flags["parallel_workers"], model_args=parse_model_args(flags["model_args"]),
+        api_base=flags["api_base"], hf_token=flags["hf_token"], prompt_yml=flags["prompt_yml"],
+        mcp_server_url=flags["mcp_server_url"], otlp_endpoint=flags["otlp_endpoint"],
+        otlp_token=flags["otlp_token"], query_url=flags["query_url"], db_path=flags["db_path"],
+        output_format=flags["output_format"], output_dir=flags["output_dir"], private=flags["private"],
+        quiet=flags["quiet"], debug=flags["debug"], enable_gpu_metrics=flags["enable_gpu_metrics"],
+        gpu_sample_interval_s=flags["gpu_sample_interval"], grid_intensity_gco2_per_kwh=flags["grid_intensity"],
+        electricity_price_usd_per_kwh=flags["electricity_price"],
+    )  # fmt: skip
+    sys.exit(evaluate(config))
+
+
+def evaluate(config: EvalConfig) -> int:
+    """Run, summarise, write outputs; returns the process exit code."""
+    from rich.console import Console
+
+    from smoltrace.runner import run as run_module
+    from smoltrace.runner.outputs import fetch_leaderboard_rows, print_summary, write_json_outputs
+
+    console = Console()
+    err = Console(stderr=True)
+    log = (lambda *_: None) if config.quiet else (lambda message: err.print(message))
+    exit_code = 0
+    try:
+        report = run_module.run(config, log=log)
+    except run_module.RunInterrupted as interrupted:
+        report = interrupted.report
+        err.print(f"[yellow]Run {report.run_id} interrupted: {len(report.outcomes)} of {report.planned} task "
+                  "executions finished and are kept in the store; the run is recorded as interrupted.[/yellow]")  # fmt: skip
+        exit_code = 130
+    except (TaskLoadError, ModelConfigError, AgentConfigError, CollectorUnreachableError, ValueError) as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        return 2
+    try:
+        rows = fetch_leaderboard_rows(report.reader, report.run_id)
+        print_summary(rows, console)
+        if config.output_format == "json":
+            folder = write_json_outputs(report.reader, report.run_id, config.output_dir, config.model,
+                                        config.agent_type, {"duration_s": round(report.duration_s, 3)})  # fmt: skip
+            console.print(f"\n[green]Results written to {folder}[/green]")
+        where = f"store {report.db_path}" if report.db_path else f"collector {config.otlp_endpoint}"
+        console.print(f"Run {report.run_id} ({report.status}) is in the {where}; "
+                      f"e.g. smoltrace-query \"SELECT * FROM results WHERE run_id = '{report.run_id}'\"")  # fmt: skip
+    finally:
+        run_module.close_reader(report)
+    return exit_code
+
+
+if __name__ == "__main__":
+    main()

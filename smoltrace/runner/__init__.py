@@ -1,0 +1,1 @@
+"""The runner: tasks, tools, models, agents, telemetry setup and the run loop."""

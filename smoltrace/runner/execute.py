@@ -1,0 +1,121 @@
+"""One task execution: a root ``smoltrace.task`` span around a fresh agent's run, with a time limit
+and a stop reason that the views turn into verdicts."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+from opentelemetry.trace import Status, StatusCode, Tracer
+
+from smoltrace.runner.tasks import Task
+
+STOP_REASONS = ("final_answer", "max_steps", "timeout", "error", "interrupted")
+
+
+@dataclass
+class TaskOutcome:
+    task: Task
+    agent_type: str
+    stop_reason: str
+    answer: str | None
+    error: str | None
+
+
+def task_attributes(task: Task, agent_type: str, run_attributes: dict) -> dict:
+    attributes = {
+        **run_attributes,
+        "smoltrace.task.id": task.id,
+        "smoltrace.task.uid": task.uid(agent_type),
+        "smoltrace.task.difficulty": task.difficulty,
+        "smoltrace.task.category": task.category,
+        "smoltrace.agent.type": agent_type,
+        "smoltrace.task.prompt": task.prompt,
+        "smoltrace.task.expected_keywords": list(task.expected_keywords),
+    }
+    if task.expected_tool:
+        attributes["smoltrace.task.expected_tool"] = task.expected_tool
+    if task.expected_tool_calls is not None:
+        attributes["smoltrace.task.expected_tool_calls"] = task.expected_tool_calls
+    if task.answer is not None:
+        attributes["smoltrace.task.expected_answer"] = task.answer
+    return attributes
+
+
+def execute_task(
+    tracer: Tracer,
+    task: Task,
+    agent_type: str,
+    make_agent: Callable[[str], object],
+    *,
+    run_attributes: dict,
+    timeout_s: float | None,
+    cancelled: threading.Event,
+) -> TaskOutcome:
+    """Run ``task`` on a fresh agent of ``agent_type``; never raises, never outlives ``timeout_s``.
+
+    The agent runs in its own thread so that a time limit or Ctrl-C can end the task span at once;
+    the agent is told to stop (``agent.interrupt()``) and stops at its next step boundary.
+    """
+    with tracer.start_as_current_span(
+        "smoltrace.task", context=Context(), attributes=task_attributes(task, agent_type, run_attributes)
+    ) as span:
+        box: dict = {}
+        agent = None
+        try:
+            agent = make_agent(agent_type)
+        except Exception as exc:
+            box["error"] = exc
+        parent = otel_context.get_current()
+
+        def run_agent():
+            token = otel_context.attach(parent)
+            try:
+                box["result"] = agent.run(task.prompt, return_full_result=True)
+            except BaseException as exc:  # noqa: BLE001 - recorded as the task's error
+                box["error"] = exc
+            finally:
+                otel_context.detach(token)
+
+        stop_reason = None
+        if agent is not None:
+            worker = threading.Thread(target=run_agent, name=f"task-{task.uid(agent_type)}", daemon=True)
+            worker.start()
+            waited = 0.0
+            while worker.is_alive():
+                worker.join(0.1)
+                waited += 0.1
+                if cancelled.is_set():
+                    stop_reason = "interrupted"
+                elif timeout_s is not None and waited >= timeout_s:
+                    stop_reason = "timeout"
+                if stop_reason:
+                    agent.interrupt()
+                    worker.join(1.0)
+                    break
+
+        answer, error = None, None
+        if stop_reason == "timeout":
+            error = f"task exceeded the {timeout_s:g}s time limit"
+        elif stop_reason == "interrupted":
+            error = "run interrupted"
+        elif "error" in box:
+            stop_reason, error = "error", f"{type(box['error']).__name__}: {box['error']}"
+        else:
+            result = box["result"]
+            stop_reason = "final_answer" if result.state == "success" else "max_steps"
+            answer = None if result.output is None else str(result.output)
+            if stop_reason == "max_steps":
+                error = f"reached max_steps without a final answer"
+
+        span.set_attribute("smoltrace.task.stop_reason", stop_reason)
+        if answer is not None:
+            span.set_attribute("smoltrace.task.answer", answer)
+        if error is not None:
+            span.set_attribute("smoltrace.task.error", error)
+            if stop_reason != "max_steps":
+                span.set_status(Status(StatusCode.ERROR, error))
+        return TaskOutcome(task, agent_type, stop_reason, answer, error)

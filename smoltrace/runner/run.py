@@ -1,0 +1,275 @@
+"""The run loop: validate everything, start (or reach) the collector, run every task execution under
+tracing, and close the run. It computes no verdicts: those are views over what it emitted."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opentelemetry.context import Context
+from opentelemetry.trace import Status, StatusCode, set_span_in_context
+
+import smoltrace
+from smoltrace.collector import Collector
+from smoltrace.runner.agents import build_agent, load_mcp_tools, load_prompt_templates
+from smoltrace.runner.config import EvalConfig
+from smoltrace.runner.execute import TaskOutcome, execute_task
+from smoltrace.runner.models import ModelSpec, build_model, check_model, model_pricing
+from smoltrace.runner.tasks import TaskSuite, load_tasks
+from smoltrace.runner.telemetry import RunTelemetry, check_collector, secrets_from_environment
+from smoltrace.runner.tools import default_tools
+from smoltrace.store.database import default_db_path
+from smoltrace.store.reader import ConnectionReader, QueryApiReader, StoreReader
+
+QUICK_MAX_STEPS = 3
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C: finished tasks are kept, the run is recorded as interrupted."""
+
+    def __init__(self, report: "RunReport"):
+        super().__init__("run interrupted")
+        self.report = report
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    status: str  # completed | interrupted | failed
+    suite: TaskSuite
+    agent_types: list[str]
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+    planned: int = 0
+    duration_s: float = 0.0
+    db_path: Path | None = None
+    reader: StoreReader | None = None
+
+
+def agent_types_for(agent_type: str) -> list[str]:
+    return ["tool", "code"] if agent_type == "both" else [agent_type]
+
+
+def select_tasks(config: EvalConfig) -> tuple[TaskSuite, list[tuple]]:
+    """Load and validate the suite, then list (task, agent type) executions in run order."""
+    suite = load_tasks(config.dataset_name, split=config.split, revision=config.dataset_revision)
+    suite = suite.filter(difficulty=config.difficulty, quick_only=config.quick)
+    executions = []
+    for agent_type in agent_types_for(config.agent_type):
+        tasks = suite.for_agent(agent_type).tasks
+        executions += [(task, agent_type) for task in (tasks[: config.limit] if config.limit else tasks)]
+    return suite, executions
+
+
+class _Progress:
+    """A rich progress bar on stderr (silent with --quiet)."""
+
+    def __init__(self, total: int, quiet: bool):
+        self._bar = None
+        if not quiet:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=False,
+            )  # fmt: skip
+            self._task = self._bar.add_task("tasks", total=total, last="")
+
+    def __enter__(self):
+        if self._bar:
+            self._bar.start()
+        return self
+
+    def advance(self, outcome: TaskOutcome) -> None:
+        if self._bar:
+            mark = {"final_answer": "answered"}.get(outcome.stop_reason, outcome.stop_reason)
+            self._bar.update(self._task, advance=1, last=f"{outcome.task.uid(outcome.agent_type)}: {mark}")
+
+    def __exit__(self, *exc):
+        if self._bar:
+            self._bar.stop()
+
+
+def run(config: EvalConfig, log=print) -> RunReport:
+    """Run an evaluation. Raises RunInterrupted on Ctrl-C (after recording what finished)."""
+    run_id = config.run_id or str(uuid.uuid4())
+    started = time.monotonic()
+    # Everything that can be wrong is checked before the collector starts or a model is called.
+    suite, executions = select_tasks(config)
+    if not executions:
+        raise ValueError("no tasks to run: check --difficulty, --agent-type, --limit and the dataset")
+    spec = ModelSpec(config.provider, config.model, api_base=config.api_base, api_key=config.api_key,
+                     hf_token=config.hf_token, model_args=dict(config.model_args))  # fmt: skip
+    if config.model_factory is None:
+        check_model(spec)
+    prompt_templates = load_prompt_templates(config.prompt_yml)
+    max_steps = QUICK_MAX_STEPS if config.quick and config.max_steps == EvalConfig.max_steps else config.max_steps
+
+    collector = None
+    if config.otlp_endpoint:
+        check_collector(config.otlp_endpoint, config.otlp_token)
+        endpoint = config.otlp_endpoint
+        query_url = config.query_url or _default_query_url(endpoint)
+        reader: StoreReader = QueryApiReader(query_url, config.otlp_token)
+        db_path = None
+    else:
+        db_path = Path(config.db_path) if config.db_path else default_db_path()
+        collector = Collector.embedded(db_path=db_path).start()
+        endpoint = collector.grpc_endpoint
+        reader = ConnectionReader(collector.writer.connection)
+
+    report = RunReport(run_id, "failed", suite, agent_types_for(config.agent_type), planned=len(executions),
+                       db_path=db_path, reader=reader)  # fmt: skip
+    telemetry = RunTelemetry(endpoint, run_id, token=config.otlp_token,
+                             secrets=secrets_from_environment([config.hf_token, config.api_key, config.otlp_token]))  # fmt: skip
+    gpu_sampler = None
+    mcp_client = None
+    try:
+        telemetry.instrument()
+        gpu_sampler = _start_gpu_sampler(config, spec, endpoint, run_id, log)
+        model = config.model_factory() if config.model_factory else build_model(spec, log)
+        mcp_tools, mcp_client = load_mcp_tools(config.mcp_server_url)
+        pricing = model_pricing(spec)
+        run_attributes = {"smoltrace.run.id": run_id, "smoltrace.model.id": config.model,
+                          "smoltrace.provider": config.provider}  # fmt: skip
+        if pricing is not None:
+            run_attributes["smoltrace.model.input_cost_per_token"] = pricing[0]
+            run_attributes["smoltrace.model.output_cost_per_token"] = pricing[1]
+        run_span = telemetry.tracer.start_span("smoltrace.run", context=Context(),
+                                               attributes=_run_attributes(config, suite, report, max_steps))  # fmt: skip
+        telemetry.tracer.start_span("smoltrace.run.started", context=set_span_in_context(run_span),
+                                    attributes=_run_attributes(config, suite, report, max_steps)).end()  # fmt: skip
+        telemetry.flush()  # the run is visible (status 'running') before its first task ends
+
+        def make_agent(agent_type: str):
+            tools = (config.tools_factory() if config.tools_factory else default_tools()) + mcp_tools
+            return build_agent(agent_type, model, tools, max_steps=max_steps, prompt_templates=prompt_templates,
+                               verbose=config.debug)  # fmt: skip
+
+        workers = max(1, config.parallel_workers)
+        if spec.is_local and config.model_factory is None and workers > 1:
+            log("Note: --parallel-workers is ignored for local models (one model instance, one generation at a time).")
+            workers = 1
+        cancelled = threading.Event()
+        status = "completed"
+        with _Progress(len(executions), config.quiet) as progress, ThreadPoolExecutor(workers) as pool:
+            pending = {
+                pool.submit(execute_task, telemetry.tracer, task, agent_type, make_agent,
+                            run_attributes=run_attributes, timeout_s=config.task_timeout_s, cancelled=cancelled)
+                for task, agent_type in executions
+            }  # fmt: skip
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        outcome = future.result()
+                        report.outcomes.append(outcome)
+                        progress.advance(outcome)
+            except KeyboardInterrupt:
+                status = "interrupted"
+                cancelled.set()
+                for future in pending:
+                    future.cancel()
+                for future in pending:
+                    if not future.cancelled():
+                        report.outcomes.append(future.result())
+        report.status = status
+        run_span.set_attribute("smoltrace.run.completed_tasks", len(report.outcomes))
+        run_span.set_attribute("smoltrace.run.status", status)
+        if status != "completed":
+            run_span.set_status(Status(StatusCode.ERROR, status))
+        run_span.end()
+    except BaseException as exc:
+        if "run_span" in locals() and run_span.is_recording():
+            run_span.set_attribute("smoltrace.run.status", "failed")
+            run_span.set_attribute("smoltrace.run.completed_tasks", len(report.outcomes))
+            run_span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+            run_span.end()
+        raise
+    finally:
+        if gpu_sampler is not None:
+            gpu_sampler.stop()
+        if mcp_client is not None:
+            mcp_client.disconnect()
+        if not telemetry.flush():
+            log("Warning: some spans could not be exported to the collector before the timeout.")
+        telemetry.shutdown()
+        report.duration_s = time.monotonic() - started
+        if collector is not None:
+            report.reader = _SnapshotAfterStop(collector)
+    if report.status == "interrupted":
+        raise RunInterrupted(report)
+    return report
+
+
+class _SnapshotAfterStop(ConnectionReader):
+    """Reads from the embedded collector's store, stopping the collector when closed."""
+
+    def __init__(self, collector: Collector):
+        super().__init__(collector.writer.connection)
+        self.collector = collector
+
+    def close(self) -> None:
+        self.collector.stop()
+
+
+def close_reader(report: RunReport) -> None:
+    close = getattr(report.reader, "close", None)
+    if close:
+        close()
+
+
+def _default_query_url(otlp_endpoint: str) -> str:
+    host = otlp_endpoint.split("://")[-1].rsplit(":", 1)[0]
+    return f"http://{host}:4318"
+
+
+def _run_attributes(config: EvalConfig, suite: TaskSuite, report: RunReport, max_steps: int) -> dict:
+    attributes = {
+        "smoltrace.run.id": report.run_id,
+        "smoltrace.model.id": config.model,
+        "smoltrace.provider": config.provider,
+        "smoltrace.run.agent_types": ",".join(report.agent_types),
+        "smoltrace.dataset.name": suite.name,
+        "smoltrace.dataset.split": suite.split or "",
+        "smoltrace.run.planned_tasks": report.planned,
+        "smoltrace.run.max_steps": max_steps,
+        "smoltrace.version": smoltrace.__version__,
+        "smoltrace.run.config": json.dumps({
+            "difficulty": config.difficulty, "limit": config.limit, "quick": config.quick,
+            "task_timeout_s": config.task_timeout_s, "parallel_workers": config.parallel_workers,
+            "model_args": config.model_args, "api_base": config.api_base,
+        }, default=str),
+    }  # fmt: skip
+    if suite.revision:
+        attributes["smoltrace.dataset.revision"] = suite.revision
+    return attributes
+
+
+def _start_gpu_sampler(config: EvalConfig, spec: ModelSpec, endpoint: str, run_id: str, log):
+    enabled = config.enable_gpu_metrics if config.enable_gpu_metrics is not None else spec.is_local
+    if not enabled:
+        return None
+    from smoltrace.gpu import GpuSampler, gpu_metrics_available
+
+    available, reason = gpu_metrics_available()
+    if not available:
+        log(f"GPU metrics are off: {reason}")
+        return None
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+    headers = (("authorization", f"Bearer {config.otlp_token}"),) if config.otlp_token else None
+    options = {}
+    if config.grid_intensity_gco2_per_kwh is not None:
+        options["grid_intensity_gco2_per_kwh"] = config.grid_intensity_gco2_per_kwh
+    if config.electricity_price_usd_per_kwh is not None:
+        options["price_usd_per_kwh"] = config.electricity_price_usd_per_kwh
+    sampler = GpuSampler(OTLPMetricExporter(endpoint=endpoint, insecure=True, headers=headers), run_id,
+                         interval_s=config.gpu_sample_interval_s, **options)  # fmt: skip
+    sampler.start()
+    return sampler

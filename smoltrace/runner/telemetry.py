@@ -1,0 +1,180 @@
+"""Tracing for a run: our own TracerProvider exporting OTLP/gRPC to the collector, the OpenInference
+instrumentors for smolagents (agent, step, LLM and tool spans) and litellm, and secret redaction.
+
+Why not ``genai_otel.instrument()``: it builds and installs a *global* TracerProvider with its own
+exporters. OpenTelemetry lets the global provider be set once per process, so a second run in the same
+process (the Python API, the tests) would export to the first run's collector, and its resource could
+not carry this run's id. genai-otel-instrument enables these same OpenInference instrumentors; we
+enable them directly, on a provider that belongs to the run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import socket
+from typing import Sequence
+
+import grpc
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+import smoltrace
+
+REDACTED = "[REDACTED]"
+_SECRET_ENV = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
+# attribute names whose last dotted segment names a credential ("x.api_key", "authorization"), but not
+# counts or prices such as "llm.token_count.prompt" or "input_cost_per_token"
+_SECRET_NAMES = frozenset({
+    "api_key", "apikey", "api-key", "token", "access_token", "auth_token", "bearer_token", "hf_token",
+    "id_token", "refresh_token", "secret", "client_secret", "password", "authorization",
+})  # fmt: skip
+_SECRET_SHAPES = re.compile(r"\b(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{16,})\b")
+
+
+class CollectorUnreachableError(RuntimeError):
+    pass
+
+
+def secrets_from_environment(extra: Sequence[str | None] = ()) -> list[str]:
+    """Values that must never leave the process: API keys and tokens in the environment, plus any given."""
+    values = [value for name, value in os.environ.items() if _SECRET_ENV.search(name) and value]
+    values += [value for value in extra if value]
+    return sorted({value for value in values if len(value) >= 8}, key=len, reverse=True)
+
+
+class Redactor:
+    """Replaces known secret values and secret-shaped strings in attribute values."""
+
+    def __init__(self, secrets: Sequence[str]):
+        self._secrets = list(secrets)
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return _SECRET_SHAPES.sub(REDACTED, value)
+
+    def value(self, key: str, value):
+        if key.rsplit(".", 1)[-1].lower() in _SECRET_NAMES:
+            return REDACTED
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.text(v) if isinstance(v, str) else v for v in value)
+        return value
+
+    def attributes(self, attributes) -> dict:
+        return {key: self.value(key, value) for key, value in (attributes or {}).items()}
+
+
+class RedactingSpanExporter(SpanExporter):
+    """Wraps an exporter; spans leave with secrets replaced in attributes, events and status."""
+
+    def __init__(self, exporter: SpanExporter, redactor: Redactor):
+        self._exporter = exporter
+        self._redactor = redactor
+
+    def _clean(self, span: ReadableSpan) -> ReadableSpan:
+        redact = self._redactor
+        events = [
+            type(event)(event.name, redact.attributes(event.attributes), event.timestamp) for event in span.events
+        ]
+        status = span.status
+        if status.description:
+            status = type(status)(status.status_code, redact.text(status.description))
+        return ReadableSpan(
+            name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+            attributes=redact.attributes(span.attributes), events=events, links=span.links, kind=span.kind,
+            status=status, start_time=span.start_time, end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )  # fmt: skip
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._exporter.export([self._clean(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+def check_collector(endpoint: str, token: str | None = None, timeout_s: float = 5.0) -> None:
+    """Send an empty OTLP export: proves the collector is up (and the token accepted) before any model
+    call is spent."""
+    channel = grpc.insecure_channel(endpoint)
+    try:
+        export = channel.unary_unary(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            request_serializer=trace_service_pb2.ExportTraceServiceRequest.SerializeToString,
+            response_deserializer=trace_service_pb2.ExportTraceServiceResponse.FromString,
+        )
+        metadata = [("authorization", f"Bearer {token}")] if token else None
+        export(trace_service_pb2.ExportTraceServiceRequest(), timeout=timeout_s, metadata=metadata)
+    except grpc.RpcError as error:
+        raise CollectorUnreachableError(
+            f"cannot export to the collector at {endpoint}: {error.code().name}: {error.details()}. "
+            "Start it with `smoltrace-collector`, check --otlp-endpoint and --otlp-token, "
+            "or leave --otlp-endpoint out to use the embedded collector."
+        ) from None
+    finally:
+        channel.close()
+
+
+def run_resource(run_id: str) -> Resource:
+    return Resource({
+        "service.name": "smoltrace-eval",
+        "service.version": smoltrace.__version__,
+        "smoltrace.run.id": run_id,
+        "host.name": socket.gethostname(),
+        "host.arch": platform.machine(),
+        "os.type": platform.system().lower(),
+        "process.runtime.version": platform.python_version(),
+    })  # fmt: skip
+
+
+class RunTelemetry:
+    """The run's tracer provider, exporting to ``endpoint``; instruments smolagents and litellm."""
+
+    def __init__(self, endpoint: str, run_id: str, *, token: str | None = None, secrets: Sequence[str] = ()):
+        self.endpoint = endpoint
+        self.run_id = run_id
+        headers = (("authorization", f"Bearer {token}"),) if token else None
+        exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=headers)
+        self.provider = TracerProvider(resource=run_resource(run_id))
+        # A short delay keeps finished tasks queryable within ~1 s while the run goes on.
+        self.provider.add_span_processor(
+            BatchSpanProcessor(RedactingSpanExporter(exporter, Redactor(secrets)), schedule_delay_millis=500)
+        )
+        self.tracer = self.provider.get_tracer("smoltrace", smoltrace.__version__)
+        self._instrumentors = []
+
+    def instrument(self) -> None:
+        from openinference.instrumentation.smolagents import SmolagentsInstrumentor
+
+        instrumentors = [SmolagentsInstrumentor()]
+        try:
+            from openinference.instrumentation.litellm import LiteLLMInstrumentor
+
+            instrumentors.append(LiteLLMInstrumentor())
+        except ImportError:
+            pass
+        for instrumentor in instrumentors:
+            if instrumentor.is_instrumented_by_opentelemetry:  # a previous run in this process
+                instrumentor.uninstrument()
+            instrumentor.instrument(tracer_provider=self.provider)
+            self._instrumentors.append(instrumentor)
+
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        return self.provider.force_flush(int(timeout_s * 1000))
+
+    def shutdown(self) -> None:
+        for instrumentor in self._instrumentors:
+            instrumentor.uninstrument()
+        self._instrumentors.clear()
+        self.provider.shutdown()
