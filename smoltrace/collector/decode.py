@@ -11,6 +11,7 @@ servers turn it into INVALID_ARGUMENT / HTTP 400.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -142,12 +143,34 @@ TRACE_COLUMNS = (
 
 
 class TraceDecoder:
-    """Decodes ``ExportTraceServiceRequest`` bytes. One instance is shared by all receiver threads."""
+    """Decodes ``ExportTraceServiceRequest`` bytes. One instance is shared by all receiver threads.
 
-    def __init__(self):
+    ``fast``: use the C decoder (``_fastotlp``) when it is importable; ``None`` (the default) means
+    yes unless ``SMOLTRACE_PURE_PYTHON_DECODE=1``. The C decoder returns None for anything it does
+    not handle or that is invalid, and the Python path below (the reference, which words every error)
+    then decodes the request.
+    """
+
+    def __init__(self, fast: bool | None = None):
         self._attributes = RawAttributeEncoder()
+        if fast is None:
+            fast = os.environ.get("SMOLTRACE_PURE_PYTHON_DECODE", "") != "1"
+        self._fast = _fastotlp.decode_traces if fast and _fastotlp is not None else None
+
+    @property
+    def fast(self) -> bool:
+        """Whether the C decoder is in use."""
+        return self._fast is not None
 
     def decode(self, body: bytes) -> DecodedRequest:
+        if self._fast is not None:
+            columns = self._fast(body)
+            if columns is not None:
+                return _fast_decoded(columns)
+        return self.decode_python(body)
+
+    def decode_python(self, body: bytes) -> DecodedRequest:
+        """The reference decoder (protobuf/upb + ``attributes.py``)."""
         data = _parse(_ShadowTracesData, body, "traces")
         encode = self._attributes.encode
         rows = []
@@ -230,6 +253,52 @@ def _trace_table(rows, events, event_offsets, links, link_offsets) -> pa.Table:
     arrays.append(pa.ListArray.from_arrays(pa.array(event_offsets, pa.int32()), event_values))
     arrays.append(pa.ListArray.from_arrays(pa.array(link_offsets, pa.int32()), link_values))
     return pa.Table.from_arrays(arrays, names=[*TRACE_COLUMNS, "Events", "Links"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Traces, C path: ``_fastotlp.decode_traces`` returns the columns as raw Arrow buffers (see
+# ``_fastotlp.c``), wrapped here without copying into the table ``_trace_table`` builds.
+
+try:
+    from smoltrace.collector import _fastotlp
+except ImportError:  # not compiled (no compiler at install time): the Python path does all the work
+    _fastotlp = None
+
+
+def _fast_decoded(result) -> DecodedRequest:
+    n_spans, n_events, n_links, columns = result
+    if not n_spans:
+        return DecodedRequest("traces")
+    buffer = pa.py_buffer
+
+    def fixed(type_, data, length):
+        return pa.Array.from_buffers(type_, length, [None, buffer(data)], null_count=0)
+
+    def string(pair, length):
+        offsets, data = pair
+        return pa.Array.from_buffers(pa.string(), length, [None, buffer(offsets), buffer(data)], null_count=0)
+
+    (timestamp, trace_id, span_id, parent, state, name, kind, service, resource, scope, version, attributes,
+     duration, code, message, event_offsets, event_time, event_name, event_attributes, link_offsets,
+     link_trace_id, link_span_id, link_state, link_attributes) = columns  # fmt: skip
+    arrays = [fixed(pa.timestamp("ns"), timestamp, n_spans)]
+    arrays += [string(column, n_spans) for column in (trace_id, span_id, parent, state, name, kind, service,
+                                                      resource, scope, version, attributes)]  # fmt: skip
+    arrays.append(fixed(pa.int64(), duration, n_spans))
+    arrays += [string(code, n_spans), string(message, n_spans)]
+    event_values = pa.StructArray.from_arrays(
+        [fixed(pa.timestamp("ns"), event_time, n_events), string(event_name, n_events),
+         string(event_attributes, n_events)],
+        fields=list(_EVENT_TYPE),
+    )  # fmt: skip
+    link_values = pa.StructArray.from_arrays(
+        [string(column, n_links) for column in (link_trace_id, link_span_id, link_state, link_attributes)],
+        fields=list(_LINK_TYPE),
+    )
+    arrays.append(pa.ListArray.from_arrays(fixed(pa.int32(), event_offsets, n_spans + 1), event_values))
+    arrays.append(pa.ListArray.from_arrays(fixed(pa.int32(), link_offsets, n_spans + 1), link_values))
+    table = pa.Table.from_arrays(arrays, names=[*TRACE_COLUMNS, "Events", "Links"])
+    return DecodedRequest("traces", {"otel_traces": table}, n_spans)
 
 
 # ---------------------------------------------------------------------------------------------------

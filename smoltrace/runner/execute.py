@@ -4,6 +4,7 @@ and a stop reason that the views turn into verdicts."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -84,17 +85,17 @@ def execute_task(
         if agent is not None:
             worker = threading.Thread(target=run_agent, name=f"task-{task.uid(agent_type)}", daemon=True)
             worker.start()
-            waited = 0.0
+            deadline = None if timeout_s is None else time.monotonic() + timeout_s
             while worker.is_alive():
-                worker.join(0.1)
-                waited += 0.1
+                worker.join(0.05)
                 if cancelled.is_set():
                     stop_reason = "interrupted"
-                elif timeout_s is not None and waited >= timeout_s:
+                elif deadline is not None and time.monotonic() >= deadline:
                     stop_reason = "timeout"
                 if stop_reason:
+                    # The agent stops at its next step boundary; the task ends now, so a hung model call
+                    # can never hold the run. Its late spans still land under this task's trace.
                     agent.interrupt()
-                    worker.join(1.0)
                     break
 
         answer, error = None, None

@@ -255,7 +255,7 @@ def _start_gpu_sampler(config: EvalConfig, spec: ModelSpec, endpoint: str, run_i
     enabled = config.enable_gpu_metrics if config.enable_gpu_metrics is not None else spec.is_local
     if not enabled:
         return None
-    from smoltrace.gpu import GpuSampler, gpu_metrics_available
+    from smoltrace.gpu import GpuSampler, GpuUnavailableError, gpu_metrics_available
 
     available, reason = gpu_metrics_available()
     if not available:
@@ -271,5 +271,9 @@ def _start_gpu_sampler(config: EvalConfig, spec: ModelSpec, endpoint: str, run_i
         options["price_usd_per_kwh"] = config.electricity_price_usd_per_kwh
     sampler = GpuSampler(OTLPMetricExporter(endpoint=endpoint, insecure=True, headers=headers), run_id,
                          interval_s=config.gpu_sample_interval_s, **options)  # fmt: skip
-    sampler.start()
+    try:
+        sampler.start()
+    except GpuUnavailableError as exc:
+        log(f"GPU metrics are off: {exc}")
+        return None
     return sampler

@@ -1,5 +1,6 @@
 -- leaderboard: one row per run and agent type, complete in every output format: the run's identity
--- (run id, model, provider, dataset, status) travels with the aggregates.
+-- (run id, model, provider, dataset, status) travels with the aggregates. GPU columns are the run's
+-- (gpu_run_summary: every GPU, energy integrated in Wh); NULL for runs without GPU samples.
 CREATE OR REPLACE VIEW leaderboard AS
 SELECT
     r.run_id,
@@ -29,8 +30,21 @@ SELECT
     count(*) FILTER (WHERE r.stop_reason = 'interrupted') AS interrupted,
     runs.status AS run_status,
     runs.started_at AS evaluation_date,
-    runs.smoltrace_version
+    runs.smoltrace_version,
+    any_value(g.gpu_count) AS gpu_count,
+    any_value(g.avg_gpu_utilization_percent) AS avg_gpu_utilization_percent,
+    any_value(g.max_gpu_utilization_percent) AS max_gpu_utilization_percent,
+    any_value(g.avg_gpu_memory_used_mib) AS avg_gpu_memory_used_mib,
+    any_value(g.max_gpu_memory_used_mib) AS max_gpu_memory_used_mib,
+    any_value(g.avg_gpu_temperature_celsius) AS avg_gpu_temperature_celsius,
+    any_value(g.max_gpu_temperature_celsius) AS max_gpu_temperature_celsius,
+    any_value(g.avg_gpu_power_watts) AS avg_gpu_power_watts,
+    any_value(g.max_gpu_power_watts) AS max_gpu_power_watts,
+    any_value(g.total_energy_wh) AS total_energy_wh,
+    any_value(g.total_co2_emissions_gco2e) AS co2_emissions_gco2e,
+    any_value(g.total_power_cost_usd) AS power_cost_usd
 FROM results AS r
 LEFT JOIN runs USING (run_id)
+LEFT JOIN gpu_run_summary AS g USING (run_id)
 GROUP BY r.run_id, r.model, r.agent_type, r.provider, runs.dataset, runs.dataset_revision, runs.status,
          runs.started_at, runs.smoltrace_version;
