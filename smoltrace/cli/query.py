@@ -56,7 +56,9 @@ def parse_params(values: tuple[str, ...]):
     if all(named):
         return {match.group("name"): match.group("value") for match in named}
     if any(named):
-        raise click.BadParameter("use either all NAME=VALUE (named) or all plain values (positional)", param_hint="--param")
+        raise click.BadParameter(
+            "use either all NAME=VALUE (named) or all plain values (positional)", param_hint="--param"
+        )
     return [value[1:] if value.startswith("=") else value for value in values]
 
 

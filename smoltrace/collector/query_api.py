@@ -2,7 +2,8 @@
 
 While the collector runs it owns the DuckDB file (one writer per file), so Grafana, ``smoltrace-query``
 and the publisher read through here. Every request gets its own cursor on the collector's database
-(``collector.reader()``) and runs in the thread pool, never on the event loop. What makes it read-only,
+(``collector.reader()``) and runs in a worker thread, never on the event loop, at most
+``MAX_CONCURRENT_QUERIES`` at once. What makes it read-only,
 and the limits, are in ``smoltrace.store.readonly`` (shared with ``smoltrace-query`` on a file).
 
 Endpoints (all need ``authorization: Bearer <token>`` when the collector has a token; 401 otherwise):
@@ -36,7 +37,7 @@ import logging
 from dataclasses import dataclass
 
 import duckdb
-from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -54,8 +55,13 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
 FORMATS = ("json", "csv", "arrow")
 
+#: Queries running at once; more wait their turn. Queries get their own thread limiter, so slow ones can
+#: never take the worker threads that the OTLP/HTTP receiver needs to decode and ingest.
+MAX_CONCURRENT_QUERIES = 8
+
 #: Query-string names of ``/api/views/{name}`` that are options, not column filters.
 VIEW_OPTIONS = frozenset({"limit", "order_by", "format", "timeout_s"})
+
 
 @dataclass(frozen=True)
 class QueryLimits:
@@ -153,6 +159,14 @@ class QueryAPI:
         self.collector = collector
         self.limits = limits
         self._hardened = False
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def _in_thread(self, call, *args):
+        """``call(*args)`` in a worker thread, at most MAX_CONCURRENT_QUERIES at once (what
+        ``run_in_threadpool`` does, with a limiter of the query API's own instead of the shared one)."""
+        if self._limiter is None:  # created on the event loop's thread, where it is used
+            self._limiter = anyio.CapacityLimiter(MAX_CONCURRENT_QUERIES)
+        return await anyio.to_thread.run_sync(call, *args, limiter=self._limiter)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -181,7 +195,7 @@ class QueryAPI:
 
     async def _answer(self, call, *args) -> Response:
         try:
-            return await run_in_threadpool(call, *args)
+            return await self._in_thread(call, *args)
         except BadRequest as exc:
             return _error(str(exc), exc.status_code)
         except readonly.UnknownView as exc:
@@ -229,7 +243,8 @@ class QueryAPI:
         if request.method == "POST":
             body = await request.body()
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type == "text/plain" or (content_type not in ("", JSON_MEDIA_TYPE) and not body.lstrip().startswith(b"{")):
+            looks_like_json = body.lstrip().startswith(b"{")
+            if content_type == "text/plain" or (content_type not in ("", JSON_MEDIA_TYPE) and not looks_like_json):
                 options["sql"] = body.decode("utf-8", errors="replace")
             elif body.strip():
                 try:
@@ -255,7 +270,7 @@ class QueryAPI:
         if not self._authorized(request):
             return self._unauthorized()
         try:
-            views = await run_in_threadpool(self._views)
+            views = await self._in_thread(self._views)
         except duckdb.Error as exc:
             return _error(str(exc))
         return JSONResponse({

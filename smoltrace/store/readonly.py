@@ -266,8 +266,9 @@ class _TreeCheck:
         catalog, schema, lowered = catalog.lower(), schema.lower(), name.lower()
         if not catalog and not schema and lowered in scope:
             return
-        if schema in ALLOWED_SYSTEM_SCHEMAS and catalog in ("", "system") and (schema, lowered) in self.catalog.system_relations:
-            return
+        if schema in ALLOWED_SYSTEM_SCHEMAS and catalog in ("", "system"):
+            if (schema, lowered) in self.catalog.system_relations:
+                return
         in_store = catalog in ("", self.catalog.database) and (
             schema in ("", "main") or (not catalog and schema == self.catalog.database)
         )

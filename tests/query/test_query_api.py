@@ -98,7 +98,10 @@ def test_plain_text_body_is_the_sql(shared_collector):
 
 
 def test_positional_and_named_parameters(shared_collector):
-    sql = "SELECT \"SpanAttributes\"->>'smoltrace.task.id' AS task FROM otel_traces WHERE \"SpanName\" = ? AND \"Duration\" > ? ORDER BY 1"
+    sql = (
+        "SELECT \"SpanAttributes\"->>'smoltrace.task.id' AS task FROM otel_traces "
+        "WHERE \"SpanName\" = ? AND \"Duration\" > ? ORDER BY 1"
+    )
     body = post(shared_collector, {"sql": sql, "params": ["smoltrace.task", 25_000_000]}).json()
     assert body["rows"] == [["t1"], ["t2"]]
 
@@ -196,7 +199,9 @@ def test_bad_requests_are_400_with_a_message(shared_collector, body, fragment):
 
 def test_body_that_is_not_json(shared_collector):
     response = httpx.post(
-        f"{shared_collector.http_endpoint}/api/query", content=b"{not json", headers={"content-type": "application/json"}
+        f"{shared_collector.http_endpoint}/api/query",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["error"]
@@ -401,11 +406,13 @@ def test_ingestion_still_works_after_queries(seeded_collector):
         post(seeded_collector, body)
     more = [("smoltrace.task", "t9", "run-c", 5, True), ("tool", "t9", "run-c", 1, False)]
     send_spans(seeded_collector, more, first_id=100)
-    body = post(seeded_collector, {"sql": "SELECT task_id, duration_ms FROM test_task_spans WHERE run_id = 'run-c'"}).json()
+    sql = "SELECT task_id, duration_ms FROM test_task_spans WHERE run_id = 'run-c'"
+    body = post(seeded_collector, {"sql": sql}).json()
     assert body["rows"] == [["t9", 5]]
     assert post(seeded_collector, {"sql": SPAN_COUNT_SQL}).json()["rows"] == [[len(SEEDED_SPANS) + 2]]
     # and the writer can still (re)create views and checkpoint
-    seeded_collector.writer.run_exclusive(lambda conn: conn.execute(TEST_VIEW_SQL.replace("test_task_spans", "test_again")))
+    another_view = TEST_VIEW_SQL.replace("test_task_spans", "test_again")
+    seeded_collector.writer.run_exclusive(lambda conn: conn.execute(another_view))
     seeded_collector.writer.run_exclusive(lambda conn: conn.execute("CHECKPOINT"))
     assert post(seeded_collector, {"sql": "SELECT count(*) FROM test_again"}).json()["rows"] == [[4]]
 

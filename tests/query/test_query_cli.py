@@ -37,11 +37,9 @@ TASKS_TABLE = """\
 pytestmark = pytest.mark.skipif(QUERY is None, reason="smoltrace-query is not installed (pip install -e .)")
 
 
-def run(*args: str, token: str | None = None) -> subprocess.CompletedProcess:
+def run(*args: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key not in ("SMOLTRACE_TOKEN", "SMOLTRACE_DB")}
     env.update(COLUMNS="120", NO_COLOR="1", TERM="dumb")
-    if token:
-        env["SMOLTRACE_TOKEN"] = token
     return subprocess.run([QUERY, *args], capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -97,9 +95,10 @@ def test_csv_output(store):
 
 def test_json_output_and_parameters(store, request):
     if request.node.callspec.params["store"] == "file":  # positional on one path, named on the other
-        sql, params = TASKS_SQL.replace("ORDER BY", "WHERE run_id = ? AND duration_ms > ? ORDER BY"), ["run-a", "40"]
+        where, params = "run_id = ? AND duration_ms > ?", ["run-a", "40"]
     else:
-        sql, params = TASKS_SQL.replace("ORDER BY", "WHERE run_id = $run AND duration_ms > $min ORDER BY"), ["run=run-a", "min=40"]
+        where, params = "run_id = $run AND duration_ms > $min", ["run=run-a", "min=40"]
+    sql = TASKS_SQL.replace("ORDER BY", f"WHERE {where} ORDER BY")
     result = run(sql, "--db", str(store), "--format", "json", *(arg for p in params for arg in ("--param", p)))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == TASKS_JSON[1:2]

@@ -1,0 +1,60 @@
+"""``smoltrace-publish``: publish a run that is already in the store to the Hugging Face Hub.
+
+A run made offline, or one whose upload failed, is published (or retried) later with
+``smoltrace-publish --run-id <id>``. Publishing the same run again updates its datasets and its
+leaderboard rows instead of creating new ones. Exit status: 0 published, 1 the Hub or the store
+failed (the message says why; the run stays in the store), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from smoltrace.store.database import DB_ENV_VAR
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--run-id", required=True, help="The run to publish (as printed by smoltrace-eval). Required.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help=f"The store file. Default: ${DB_ENV_VAR}, else ~/.local/share/smoltrace/smoltrace.duckdb.")
+@click.option("--hf-token", envvar="HF_TOKEN", default=None, show_envvar=True,
+              help="Hugging Face token with write access. Default: $HF_TOKEN. Never written anywhere.")
+@click.option("--private", is_flag=True, default=False,
+              help="Create the results/traces/metrics datasets (and a new leaderboard) as private. Default: public. "
+                   "Existing datasets keep their visibility.")
+@click.option("--otlp-token", "--token", "collector_token", envvar="SMOLTRACE_TOKEN", default=None,
+              help="Bearer token of a running smoltrace-collector holding the store (its query API). "
+                   "Default: $SMOLTRACE_TOKEN; only needed when a collector with a token runs.")
+@click.option("--timestamp", default=None,
+              help="Dataset name timestamp (%Y%m%d_%H%M%S). Default: the names the leaderboard records for this "
+                   "run, else the run's start time (UTC).")
+def main(run_id, db_path, hf_token, private, collector_token, timestamp):
+    """Publish run RUN_ID from the smoltrace store to the Hugging Face Hub.
+
+    Creates or updates {user}/smoltrace-results-{timestamp}, {user}/smoltrace-traces-{timestamp},
+    {user}/smoltrace-metrics-{timestamp} and upserts the run's rows in {user}/smoltrace-leaderboard.
+    """
+    from smoltrace.hub.errors import PublishError
+    from smoltrace.hub.publish import publish_run
+    from smoltrace.hub.store_access import open_reader
+
+    try:
+        with open_reader(db_path, collector_token) as (reader, where):
+            click.echo(f"Publishing run {run_id} from the {where} ...")
+            result = publish_run(reader, run_id, token=hf_token, private=private, timestamp=timestamp)
+    except PublishError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except (FileNotFoundError, RuntimeError, OSError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    if result.reused:
+        click.echo("(this run was published before: its datasets were updated, not duplicated)")
+    for line in result.console_lines():
+        click.echo(line)
+
+
+if __name__ == "__main__":
+    main()
