@@ -154,10 +154,14 @@ def render(rows: Rows, fmt: str) -> None:
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(*names)
+        # Text(), not str: values are data, and a "[red]" in a value must print as itself, not as markup.
+        table = Table()
+        for name in names:
+            table.add_column(Text(name))
         for row in rows.rows:
-            table.add_row(*("NULL" if value is None else readonly.text_cell(value) for value in row))
+            table.add_row(*(Text("NULL" if value is None else readonly.text_cell(value)) for value in row))
         Console(soft_wrap=False).print(table)
 
 
@@ -181,7 +185,8 @@ def render(rows: Rows, fmt: str) -> None:
               help="Most rows to print; a note on stderr says when more were left out.")  # fmt: skip
 @click.option("--param", "param", multiple=True, metavar="VALUE|NAME=VALUE",
               help="A query parameter (repeatable): plain values bind ? / $1, $2 ... in order; NAME=VALUE binds "
-                   "$NAME. Values are text; DuckDB casts them to the type the query needs.")  # fmt: skip
+                   "$NAME (write =VALUE for a plain value that contains '='). Values are text; DuckDB casts them "
+                   "to the type the query needs.")  # fmt: skip
 @click.option("--timeout", "timeout_s", default=readonly.DEFAULT_TIMEOUT_S, type=click.FloatRange(min=0, min_open=True),
               help="Seconds a query may run before it is interrupted (a collector may cap it lower).")  # fmt: skip
 @click.option("--token", envvar=TOKEN_ENV_VAR, default=None, show_envvar=True,

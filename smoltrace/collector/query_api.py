@@ -314,4 +314,35 @@ def create_query_routes(collector) -> list[Route]:
         Route(QUERY_PATH, api.query, methods=["GET", "POST"]),
         Route(VIEWS_PATH, api.list_views, methods=["GET"]),
         Route(VIEWS_PATH + "/{name}", api.view_rows, methods=["GET"]),
+        Route(RUNS_PATH + "/{run_id}", _delete_run_handler(collector, api), methods=["DELETE"]),
     ]
+
+
+# -- admin: DELETE /api/runs/{run_id} (smoltrace-cleanup --target local while a collector runs) --------
+
+RUNS_PATH = "/api/runs"
+
+
+def _delete_run_handler(collector, api: QueryAPI):
+    """``DELETE /api/runs/{run_id}?parts=traces,metrics``: delete one run's rows on the writer thread
+    (``collector.writer.run_exclusive``, the store's single writer), then checkpoint. Same bearer token
+    as the rest of the API. Answers ``{"run_id", "deleted": {"spans", "logs", "metric_points"}}``."""
+
+    async def delete_run(request: Request) -> Response:
+        if not api._authorized(request):
+            return api._unauthorized()
+        from smoltrace.hub import local_store
+
+        run_id = request.path_params["run_id"]
+        parts = tuple(p for p in request.query_params.get("parts", "traces,metrics").split(",") if p)
+        if not run_id or not set(parts) <= set(local_store.PARTS):
+            return _error(f"parts must be among {', '.join(local_store.PARTS)}")
+        try:
+            counts = await run_in_threadpool(
+                collector.writer.run_exclusive, lambda conn: local_store.delete_run(conn, run_id, parts))
+        except duckdb.Error as exc:
+            return _error(str(exc), 500)
+        log.info("deleted run %s: %s", run_id, counts)
+        return JSONResponse({"run_id": run_id, "deleted": counts})
+
+    return delete_run

@@ -1,0 +1,114 @@
+"""SMOLTRACE's public helpers, same names and return shapes (see its README's "Advanced: Manual dataset
+management"). They accept what ``smoltrace.core.run_evaluation`` returns and delegate to
+``smoltrace.hub``; the numbers come from the store's views (or, without a store, the same rules
+computed in Python, ``smoltrace.hub.aggregate``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from smoltrace.hub.cleanup import cleanup_datasets, discover_smoltrace_datasets, filter_runs, group_datasets_by_run
+from smoltrace.hub.publish import dataset_names, now_timestamp
+
+__all__ = [
+    "get_hf_user_info", "generate_dataset_names", "push_results_to_hf", "compute_leaderboard_row",
+    "update_leaderboard", "cleanup_datasets", "discover_smoltrace_datasets", "group_datasets_by_run", "filter_runs",
+]  # fmt: skip
+
+
+def _token(hf_token: str | None) -> str | None:
+    return hf_token or os.environ.get("HF_TOKEN")
+
+
+def get_hf_user_info(token: str | None) -> dict | None:
+    """``{"username", "type", "fullname", "email", "avatar_url", "isPro", "canPay"}``, or None when the
+    token is missing or refused (as in SMOLTRACE)."""
+    from huggingface_hub import HfApi
+
+    if not _token(token):
+        return None
+    try:
+        info = HfApi(token=_token(token)).whoami()
+    except Exception:
+        return None
+    return {"username": info["name"], "type": info.get("type"), "fullname": info.get("fullname"),
+            "email": info.get("email"), "avatar_url": info.get("avatarUrl"), "isPro": info.get("isPro", False),
+            "canPay": info.get("canPay", False)}  # fmt: skip
+
+
+def generate_dataset_names(username: str) -> tuple[str, str, str, str]:
+    """``(results_repo, traces_repo, metrics_repo, leaderboard_repo)`` with the current time as timestamp."""
+    return dataset_names(username, now_timestamp())
+
+
+def push_results_to_hf(all_results, trace_data, metric_data, results_repo, traces_repo, metrics_repo, model_name,
+                       hf_token, private=False, run_id=None) -> dict[str, int]:  # fmt: skip
+    """Upload results, traces and metrics (data + card, one commit each) to the three repos given.
+
+    Returns the row count per dataset. Raises ``smoltrace.hub.errors.PublishError`` on Hub failures.
+    """
+    from huggingface_hub import HfApi, constants
+
+    from smoltrace.hub.publish import _Steps, push_run_datasets
+    from smoltrace.hub.rows import from_memory
+
+    run_id = run_id or metric_data.get("run_id") or next((r["run_id"] for rs in all_results.values() for r in rs), None)
+    data = from_memory(all_results, trace_data, metric_data, run_id, {"run_id": run_id, "model": model_name})
+    token = _token(hf_token)
+    steps = _Steps(run_id, constants.ENDPOINT, token)
+    return push_run_datasets(HfApi(token=token), data, (results_repo, traces_repo, metrics_repo),
+                             private=private, step=steps.step)  # fmt: skip
+
+
+def _view_rows(run_id: str) -> list[dict]:
+    """The run's leaderboard view rows from the default store (collector or file), [] when unavailable."""
+    from smoltrace.hub.store_access import open_reader
+    from smoltrace.runner.outputs import fetch_leaderboard_rows
+
+    try:
+        with open_reader(None, os.environ.get("SMOLTRACE_TOKEN")) as (reader, _):
+            return fetch_leaderboard_rows(reader, run_id)
+    except Exception:
+        return []
+
+
+def compute_leaderboard_row(model_name, all_results, trace_data, metric_data, dataset_used, results_dataset,
+                            traces_dataset, metrics_dataset, agent_type="both", run_id=None, provider="litellm",
+                            *, view_rows: list[dict] | None = None) -> dict:  # fmt: skip
+    """The leaderboard row for ``agent_type`` (``tool``, ``code`` or ``both``) plus dataset references.
+
+    For one agent type the row is the ``leaderboard`` view's, read from the store when the run is there
+    (``view_rows`` may be passed to skip the lookup); otherwise, and for ``both`` (which has no view
+    row), the same columns are computed from ``all_results`` by the view's rules.
+    """
+    from smoltrace.hub.aggregate import leaderboard_row
+
+    results = [row for rows in all_results.values() for row in rows]
+    run_id = run_id or (results[0]["run_id"] if results else None)
+    row = None
+    if agent_type != "both":
+        rows = view_rows if view_rows is not None else _view_rows(run_id)
+        row = next((dict(r) for r in rows if r.get("agent_type") == agent_type), None)
+        results = all_results.get(agent_type, [])
+    if row is None:
+        gpu_summary = (metric_data or {}).get("aggregates") or {}
+        row = leaderboard_row(results, agent_type, {"dataset": dataset_used}, gpu_summary)
+    row.update({"run_id": run_id, "model": row.get("model") or model_name, "provider": row.get("provider") or provider,
+                "results_dataset": results_dataset, "traces_dataset": traces_dataset,
+                "metrics_dataset": metrics_dataset, "dataset_used": dataset_used})  # fmt: skip
+    return row
+
+
+def update_leaderboard(leaderboard_repo: str, leaderboard_row: dict, hf_token: str | None, private: bool = False):
+    """Upsert ``leaderboard_row`` (by run_id and agent_type) into ``leaderboard_repo``; returns the row count."""
+    from huggingface_hub import HfApi, constants
+
+    from smoltrace.hub import leaderboard
+    from smoltrace.hub.publish import _Steps
+
+    token = _token(hf_token)
+    steps = _Steps(leaderboard_row.get("run_id"), constants.ENDPOINT, token)
+    with steps.step(f"updating {leaderboard_repo}"):
+        table = leaderboard.update(HfApi(token=token), leaderboard_repo, [leaderboard_row], private=private)
+    return table.num_rows
