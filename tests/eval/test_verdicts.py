@@ -171,3 +171,21 @@ def test_model_args_reach_the_model(evaluation):
     rows = evaluation.query("SELECT SpanAttributes->>'llm.invocation_parameters' AS p FROM otel_traces "
                             "WHERE SpanName = 'completion'")  # fmt: skip
     assert rows and all('"temperature": 0.25' in r["p"] and '"max_tokens": 77' in r["p"] for r in rows)
+
+
+def test_a_run_exported_to_a_running_collector_reads_its_results_back_through_the_query_api(tmp_path):
+    from conftest import Evaluation
+
+    from smoltrace.collector import Collector
+
+    with Collector.embedded(db_path=tmp_path / "service.duckdb", token="tok") as service:
+        evaluation = Evaluation(tmp_path)
+        results, _, _, _, run_id = evaluation.run(
+            [WEATHER_TASK], ScriptedModel(GOOD_TOOL_SCRIPT), otlp_endpoint=service.grpc_endpoint,
+            otlp_token="tok", query_url=service.http_endpoint,
+        )  # fmt: skip
+        assert [(r["task_uid"], r["success"], r["total_tokens"]) for r in results["tool"]] == [
+            ("tool:weather_tokyo", True, 60)]
+        stored = service.reader().execute("SELECT count(*) FROM results WHERE run_id = ?", [run_id]).fetchone()
+        assert stored == (1,)
+    assert not (tmp_path / "store.duckdb").exists()  # nothing went to a local store

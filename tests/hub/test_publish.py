@@ -1,0 +1,231 @@
+"""Publishing stored runs (made by real evaluations with a scripted model) to the stand-in Hub, through
+the real ``HfApi``; what users load back with the real ``datasets.load_dataset`` (child interpreter)."""
+
+import io
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import GOOD, reader_for, run_cli
+
+from smoltrace.hub.publish import publish_run
+from smoltrace.runner.outputs import fetch_leaderboard_rows, fetch_metrics, fetch_results, fetch_traces
+
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+
+LOAD_ALL = """
+import json, sys, datasets
+out = {}
+for repo in json.loads(sys.argv[1] if len(sys.argv) > 1 else %r):
+    ds = datasets.load_dataset(repo, split="train")
+    out[repo] = ds.to_list()
+print(json.dumps(out, default=str))
+"""
+
+
+def load_all(hub, home, repos):
+    result = hub.run_python(LOAD_ALL % json.dumps(repos), home, token=GOOD)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def parquet_rows(hub, repo_id):
+    files = hub.repos[repo_id].files
+    [path] = [p for p in files if p.endswith(".parquet")]
+    return pq.read_table(io.BytesIO(files[path])).to_pylist()
+
+
+def card_columns(card: str) -> list[str]:
+    return [line.split("`")[1] for line in card.splitlines() if line.startswith("| `")]
+
+
+def expected_span_rows(traces):
+    return [{"run_id": t["run_id"], "trace_id": s["trace_id"], "task_uid": t.get("task_uid"), "span_id": s["span_id"],
+             "parent_span_id": s["parent_span_id"], "name": s["name"], "kind": s["kind"], "start_time": s["start_time"],
+             "duration_ns": s["duration_ns"], "status_code": s["status_code"], "status_message": s["status_message"],
+             "attributes": s["attributes"], "events": s["events"]}
+            for t in traces for s in t["spans"]]  # fmt: skip
+
+
+def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hub, home):
+    reader = reader_for(store)
+    first = publish_run(reader, stores.run_a, token=GOOD, endpoint=hub.endpoint)
+    second = publish_run(reader, stores.run_b, token=GOOD, endpoint=hub.endpoint, private=True)
+
+    stamp = first.results_repo.rsplit("-", 1)[1]
+    assert (first.results_repo, first.traces_repo, first.metrics_repo, first.leaderboard_repo) == (
+        f"alice/smoltrace-results-{stamp}", f"alice/smoltrace-traces-{stamp}", f"alice/smoltrace-metrics-{stamp}",
+        "alice/smoltrace-leaderboard")  # fmt: skip
+    assert second.results_repo != first.results_repo
+    assert first.urls["results"] == f"{hub.endpoint}/datasets/{first.results_repo}"
+    for result, private in ((first, False), (second, True)):
+        for repo_id in (result.results_repo, result.traces_repo, result.metrics_repo):
+            repo = hub.repos[repo_id]
+            assert sorted(repo.files) == [".gitattributes", "README.md", "data/train-00000-of-00001.parquet"]
+            assert repo.stored_files["data/train-00000-of-00001.parquet"].lfs is True
+            assert repo.private is private
+    assert hub.repos["alice/smoltrace-leaderboard"].private is False  # created by the first, public publish
+
+    repos = [first.results_repo, first.traces_repo, first.metrics_repo, second.metrics_repo, "alice/smoltrace-leaderboard"]
+    loaded = load_all(hub, home, repos)
+
+    results_a = [row for rows in fetch_results(reader, stores.run_a).values() for row in rows]
+    assert len(results_a) == 4 and {r["agent_type"] for r in results_a} == {"tool", "code"}
+    assert loaded[first.results_repo] == results_a
+    spans = [{**row, "attributes": json.loads(row["attributes"]), "events": json.loads(row["events"])}
+             for row in loaded[first.traces_repo]]  # fmt: skip
+    assert spans == expected_span_rows(fetch_traces(reader, stores.run_a))
+    # an API model has no GPU samples: one summary row, so the dataset still loads
+    assert loaded[first.metrics_repo] == [{"run_id": stores.run_a, "gpu_count": 0, "sample_count": 0}]
+    gpu_rows = fetch_metrics(reader, stores.run_b)["gpu_metrics"]
+    assert len(gpu_rows) == 2 and loaded[second.metrics_repo] == gpu_rows
+
+    board = loaded["alice/smoltrace-leaderboard"]
+    assert sorted((r["run_id"], r["agent_type"]) for r in board) == sorted(
+        [(stores.run_a, "tool"), (stores.run_a, "code"), (stores.run_b, "tool")])
+    for row in board:
+        run = first if row["run_id"] == stores.run_a else second
+        view = next(v for v in fetch_leaderboard_rows(reader, row["run_id"]) if v["agent_type"] == row["agent_type"])
+        assert {k: row[k] for k in view} == view
+        assert (row["results_dataset"], row["traces_dataset"], row["metrics_dataset"]) == (
+            run.results_repo, run.traces_repo, run.metrics_repo)
+        assert row["submitted_by"] == "alice"
+    gpu_row = next(r for r in board if r["run_id"] == stores.run_b)
+    assert gpu_row["gpu_count"] == 1 and gpu_row["max_gpu_utilization_percent"] == 50
+
+    # cards: YAML configs + features, exactly the columns present, the run, no secret
+    for repo_id in repos:
+        card = hub.repos[repo_id].files["README.md"].decode()
+        columns = list(pq.read_table(io.BytesIO(hub.repos[repo_id].files["data/train-00000-of-00001.parquet"])).column_names)
+        assert card_columns(card) == columns
+        assert "configs:" in card and "data_files:" in card and "dataset_info:" in card
+    assert f"`{stores.run_a}`" in hub.repos[first.results_repo].files["README.md"].decode()
+    assert "`gpt-4o-mini`" in hub.repos[first.traces_repo].files["README.md"].decode()
+    for repo in hub.repos.values():
+        for content in repo.files.values():
+            assert GOOD.encode() not in content
+    assert hub.unhandled == []
+
+
+def test_publishing_the_same_run_again_reuses_its_datasets(stores, store, hub):
+    reader = reader_for(store)
+    first = publish_run(reader, stores.run_a, token=GOOD, endpoint=hub.endpoint)
+    repos_before = sorted(hub.repos)
+    again = publish_run(reader, stores.run_a, token=GOOD, endpoint=hub.endpoint)
+    assert again.reused is True
+    assert (again.results_repo, again.traces_repo, again.metrics_repo) == (
+        first.results_repo, first.traces_repo, first.metrics_repo)
+    assert sorted(hub.repos) == repos_before
+    board = parquet_rows(hub, "alice/smoltrace-leaderboard")
+    assert sorted(r["agent_type"] for r in board) == ["code", "tool"]
+
+
+def test_older_leaderboard_rows_keep_loading_after_an_upsert(stores, store, hub, home):
+    import pyarrow as pa
+
+    from smoltrace.hub.tables import table_to_parquet
+
+    old = pa.table({"run_id": ["old-run"], "model": ["m0"], "agent_type": ["tool"], "success_rate": [50],
+                    "notes": ["from SMOLTRACE"]})  # fmt: skip
+    hub.add_repo("alice/smoltrace-leaderboard", files={"data/train-00000-of-00001.parquet": table_to_parquet(old),
+                                                        "data/extra-old-shard.parquet": table_to_parquet(old.slice(0, 0))})
+    publish_run(reader_for(store), stores.run_b, token=GOOD, endpoint=hub.endpoint)
+    files = hub.repos["alice/smoltrace-leaderboard"].files
+    assert [p for p in files if p.endswith(".parquet")] == ["data/train-00000-of-00001.parquet"]
+    [board] = load_all(hub, home, ["alice/smoltrace-leaderboard"]).values()
+    assert [(r["run_id"], r["agent_type"]) for r in board] == [("old-run", "tool"), (stores.run_b, "tool")]
+    old_row, new_row = board
+    assert old_row["success_rate"] == 50.0 and old_row["notes"] == "from SMOLTRACE"
+    assert old_row["total_tests"] is None and old_row["results_dataset"] is None
+    assert new_row["notes"] is None and new_row["total_tests"] == 1
+
+
+def test_compute_leaderboard_row_matches_the_view(stores, store):
+    from smoltrace.hub.aggregate import leaderboard_row
+    from smoltrace.utils import compute_leaderboard_row
+
+    reader = reader_for(store)
+    all_results, traces, metrics, dataset, run_id = stores.outcome_a
+    view = fetch_leaderboard_rows(reader, run_id)
+    run = reader.query("SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
+    names = ("alice/r", "alice/t", "alice/m")
+    for view_row in view:
+        agent = view_row["agent_type"]
+        # computed in Python from the in-memory results: the same numbers as the SQL view
+        computed = leaderboard_row(all_results[agent], agent, {**run, "started_at": view_row["evaluation_date"]})
+        assert computed.keys() == view_row.keys()
+        assert computed == pytest.approx(view_row)
+        from_view = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names,
+                                            agent_type=agent, run_id=run_id, view_rows=view)  # fmt: skip
+        without_store = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names,
+                                                agent_type=agent, run_id=run_id, view_rows=[])  # fmt: skip
+        assert from_view["results_dataset"] == "alice/r" and from_view["dataset_used"] == dataset
+        assert {k: from_view[k] for k in view_row} == view_row
+        for key in ("total_tests", "successful_tests", "success_rate", "avg_steps", "total_tokens", "avg_duration_ms"):
+            assert without_store[key] == pytest.approx(view_row[key])
+    both = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names, agent_type="both",
+                                   run_id=run_id)  # fmt: skip
+    assert both["agent_type"] == "both" and both["total_tests"] == sum(v["total_tests"] for v in view)
+    assert both["total_tokens"] == sum(v["total_tokens"] for v in view)
+
+
+def test_smoltrace_utils_api_publishes_what_run_evaluation_returned(stores, store, hub):
+    from smoltrace import utils
+
+    all_results, traces, metrics, dataset, run_id = stores.outcome_a
+    assert utils.get_hf_user_info(GOOD)["username"] == "alice"
+    assert utils.get_hf_user_info("hf_wrong") is None
+    results_repo, traces_repo, metrics_repo, leaderboard_repo = utils.generate_dataset_names("alice")
+    assert leaderboard_repo == "alice/smoltrace-leaderboard" and results_repo.startswith("alice/smoltrace-results-")
+    counts = utils.push_results_to_hf(all_results, traces, metrics, results_repo, traces_repo, metrics_repo,
+                                      "gpt-4o-mini", GOOD, private=True, run_id=run_id)  # fmt: skip
+    assert counts == {"results": 4, "traces": len(expected_span_rows(traces)), "metrics": 1}
+    assert hub.repos[results_repo].private is True
+    row = utils.compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, results_repo,
+                                        traces_repo, metrics_repo, agent_type="tool", run_id=run_id, provider="litellm",
+                                        view_rows=fetch_leaderboard_rows(reader_for(store), run_id))  # fmt: skip
+    assert utils.update_leaderboard(leaderboard_repo, row, GOOD) == 1
+    assert utils.update_leaderboard(leaderboard_repo, row, GOOD) == 1  # upsert, not append
+    # the same rows as a publish from the store
+    published = publish_run(reader_for(store), run_id, token=GOOD, endpoint=hub.endpoint)
+    assert published.reused is True and published.results_repo == results_repo
+    assert parquet_rows(hub, results_repo) == [r for rows in all_results.values() for r in rows]
+
+
+def test_cli_publishes_and_prints_the_urls(stores, store, hub, home):
+    done = run_cli("smoltrace-publish", ["--run-id", stores.run_b, "--db", str(store), "--private"], hub, home)
+    assert done.returncode == 0, done.stderr
+    stamp = next(r for r in hub.repos if "results" in r).rsplit("-", 1)[1]
+    assert "[SUCCESS] Evaluation complete! Results pushed to HuggingFace Hub." in done.stdout
+    assert f"  Results: {hub.endpoint}/datasets/alice/smoltrace-results-{stamp}" in done.stdout
+    assert f"  Leaderboard: {hub.endpoint}/datasets/alice/smoltrace-leaderboard" in done.stdout
+    assert GOOD not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("case", ["no token", "bad token", "rate limit", "server error", "no network", "unknown run"])
+def test_cli_failures_are_clear_and_lose_nothing(stores, store, hub, home, case):
+    run_id, token, env = stores.run_a, GOOD, {}
+    if case == "no token":
+        token = None
+    elif case == "bad token":
+        token = "hf_revoked_token_123"
+    elif case == "rate limit":
+        hub.fail_next(method="POST", path_prefix="/api/repos/create", status=429)
+    elif case == "server error":
+        hub.fail_next(method="POST", path_prefix="/api/datasets/alice/smoltrace-traces", status=500)
+    elif case == "no network":
+        env = {"HF_ENDPOINT": "http://127.0.0.1:9"}
+    elif case == "unknown run":
+        run_id = "no-such-run"
+    done = run_cli("smoltrace-publish", ["--run-id", run_id, "--db", str(store)], hub, home, token=token, extra_env=env)
+    message = done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"smoltrace-publish --run-id {run_id}" in message
+    assert "Traceback" not in message
+    expected = {"no token": "no Hugging Face token", "bad token": "401", "rate limit": "429",
+                "server error": "server error", "no network": "cannot reach the Hub", "unknown run": "not in the store"}
+    assert expected[case] in message
+    for secret in (GOOD, "hf_revoked_token_123"):
+        assert secret not in done.stdout + done.stderr
+    assert "alice/smoltrace-leaderboard" not in hub.repos  # the leaderboard is written last
+    assert reader_for(store).query("SELECT count(*) AS n FROM results WHERE run_id = ?", [stores.run_a])[0]["n"] == 4
