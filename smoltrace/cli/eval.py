@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -99,11 +100,6 @@ def main(**flags):
     Every task execution is traced (OpenTelemetry) into the smoltrace store; verdicts, token counts,
     durations and the leaderboard row are SQL views over it. Query past runs with smoltrace-query.
     """
-    if flags["output_format"] == "hub":
-        raise click.UsageError(
-            "--output-format hub: publishing to the Hugging Face Hub is not available in this version yet. "
-            "Use --output-format json; every run is also kept in the local store (see smoltrace-query)."
-        )
     config = EvalConfig(
         model=flags["model"], provider=flags["provider"], agent_type=flags["agent_type"],
         difficulty=flags["difficulty"], dataset_name=flags["dataset_name"], split=flags["split"],
@@ -145,6 +141,8 @@ def evaluate(config: EvalConfig) -> int:
     try:
         rows = fetch_leaderboard_rows(report.reader, report.run_id)
         print_summary(rows, console)
+        if config.output_format == "hub":
+            exit_code = _publish(report, config, console, err) or exit_code
         if config.output_format == "json":
             folder = write_json_outputs(report.reader, report.run_id, config.output_dir, config.model,
                                         config.agent_type, {"duration_s": round(report.duration_s, 3)})  # fmt: skip
@@ -155,6 +153,22 @@ def evaluate(config: EvalConfig) -> int:
     finally:
         run_module.close_reader(report)
     return exit_code
+
+
+def _publish(report, config: EvalConfig, console, err) -> int:
+    """Publish the run's datasets; a failure loses nothing (the run stays in the store) and says how to retry."""
+    from smoltrace.hub.errors import PublishError
+    from smoltrace.hub.publish import publish_run
+
+    try:
+        published = publish_run(report.reader, report.run_id, token=config.hf_token or os.environ.get("HF_TOKEN"),
+                                private=config.private)  # fmt: skip
+    except PublishError as exc:
+        err.print(f"Error: {exc}", markup=False)
+        return 1
+    for line in published.console_lines():
+        console.print(line, markup=False)
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@ and the limits, are in ``smoltrace.store.readonly`` (shared with ``smoltrace-que
 Endpoints (all need ``authorization: Bearer <token>`` when the collector has a token; 401 otherwise):
 
 ``GET /api/query?sql=...&params=[...]&format=json&limit=100&timeout_s=5`` or ``POST /api/query`` with a
-JSON body ``{"sql": "...", "params": [..] | {..}, "format": "json"|"csv"|"arrow", "limit": N,
+JSON body ``{"sql": "...", "params": [..] | {..}, "format": "json"|"objects"|"csv"|"arrow", "limit": N,
 "timeout_s": x}``. ``params`` binds ``?``/``$1`` (a list) or ``$name`` (an object). Answers:
 
 - ``json`` (default): ``{"columns": [{"name", "type"}], "rows": [[...]], "row_count", "truncated",
   "elapsed_ms"}``, values JSON-safe as ``readonly.json_safe`` documents (ISO 8601 timestamps,
   decimals as numbers, JSON columns parsed, bytes base64, NaN as ``"NaN"``);
+- ``objects``: the same values as a JSON array of row objects, ``[{"column": value, ...}, ...]``,
+  the shape that Grafana's Infinity datasource (and most JSON tools) read without a root selector;
 - ``csv``: ``text/csv`` with a header line; ``arrow``: an Arrow IPC stream
-  (``application/vnd.apache.arrow.stream``), DuckDB's own Arrow types. Both carry
+  (``application/vnd.apache.arrow.stream``), DuckDB's own Arrow types. These three carry
   ``X-Smoltrace-Row-Count``, ``X-Smoltrace-Truncated`` and ``X-Smoltrace-Elapsed-Ms`` headers.
 
 ``GET /api/views``: ``{"views": [{"name", "columns": [{"name", "type"}]}]}``, the views in the store's
@@ -53,7 +55,7 @@ VIEWS_PATH = "/api/views"
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
-FORMATS = ("json", "csv", "arrow")
+FORMATS = ("json", "csv", "arrow", "objects")
 
 #: Queries running at once; more wait their turn. Queries get their own thread limiter, so slow ones can
 #: never take the worker threads that the OTLP/HTTP receiver needs to decode and ingest.
@@ -149,6 +151,8 @@ def _encode(result: readonly.QueryResult, fmt: str) -> Response:
     if fmt == "csv":
         body = readonly.to_csv([c.name for c in result.columns], result.json_rows())
         return Response(body.encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=headers)
+    if fmt == "objects":
+        return Response(_json_bytes(result.to_objects()), media_type=JSON_MEDIA_TYPE, headers=headers)
     return Response(_json_bytes(result.to_json()), media_type=JSON_MEDIA_TYPE)
 
 
@@ -331,6 +335,8 @@ def _delete_run_handler(collector, api: QueryAPI):
     async def delete_run(request: Request) -> Response:
         if not api._authorized(request):
             return api._unauthorized()
+        from starlette.concurrency import run_in_threadpool
+
         from smoltrace.hub import local_store
 
         run_id = request.path_params["run_id"]

@@ -50,5 +50,7 @@ class QueryApiReader:
                 message = response.text
             raise RuntimeError(f"query API at {self.base_url} answered {response.status_code}: {message}")
         payload = response.json()
+        if payload.get("truncated"):
+            raise RuntimeError(f"query API at {self.base_url} truncated the result at {payload['row_count']} rows")
         names = [column["name"] for column in payload["columns"]]
         return [dict(zip(names, row)) for row in payload["rows"]]

@@ -406,6 +406,11 @@ class QueryResult:
         """Rows with JSON-safe values (see ``json_safe``), JSON columns parsed."""
         return [[convert(value) for convert, value in zip(self.converters, row)] for row in self.rows]
 
+    def to_objects(self) -> list[dict]:
+        """Rows as JSON objects keyed by column name (the query API's ``format=objects``)."""
+        names = [c.name for c in self.columns]
+        return [dict(zip(names, row)) for row in self.json_rows()]
+
     def to_json(self) -> dict:
         """The query API's JSON body."""
         return {

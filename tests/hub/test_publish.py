@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import GOOD, reader_for, run_cli
 
-from smoltrace.hub.publish import publish_run
-from smoltrace.runner.outputs import fetch_leaderboard_rows, fetch_metrics, fetch_results, fetch_traces
+from smoltrace.hub.publish import publish_run, run_timestamp
+from smoltrace.runner.outputs import fetch_leaderboard_rows, fetch_metrics, fetch_results, fetch_run, fetch_traces
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
@@ -212,7 +212,8 @@ def test_cli_failures_are_clear_and_lose_nothing(stores, store, hub, home, case)
     elif case == "rate limit":
         hub.fail_next(method="POST", path_prefix="/api/repos/create", status=429)
     elif case == "server error":
-        hub.fail_next(method="POST", path_prefix="/api/datasets/alice/smoltrace-traces", status=500)
+        stamp = run_timestamp(fetch_run(reader_for(store), run_id))  # the traces commit, after results went up
+        hub.fail_next(method="POST", path_prefix=f"/api/datasets/alice/smoltrace-traces-{stamp}/commit", status=500)
     elif case == "no network":
         env = {"HF_ENDPOINT": "http://127.0.0.1:9"}
     elif case == "unknown run":
