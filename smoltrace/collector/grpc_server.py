@@ -72,7 +72,7 @@ def build_grpc_server(
     *,
     token: str | None,
     max_message_bytes: int,
-    max_workers: int = 4,
+    max_workers: int = 16,
     max_concurrent_rpcs: int = 256,
 ) -> grpc.Server:
     server = grpc.server(
