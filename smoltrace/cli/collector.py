@@ -24,11 +24,13 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
               help="Require 'authorization: Bearer <token>' on every request (gRPC metadata or HTTP header).")  # fmt: skip
 @click.option("--max-request-bytes", default=32 * 1024 * 1024, type=int,
               help="Largest accepted request body (gRPC answers RESOURCE_EXHAUSTED, HTTP 413 beyond it).")  # fmt: skip
-@click.option("--max-pending-items", default=200_000, type=int,
+@click.option("--max-pending-items", default=50_000, type=int,
               help="Spans/points/logs queued for the writer before new requests are refused with a retryable code.")  # fmt: skip
+@click.option("--memory-limit", default="192MB",
+              help="DuckDB memory limit for the store (ingest and queries; large queries spill to disk).")  # fmt: skip
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
               help="Log verbosity.")  # fmt: skip
-def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, log_level):
+def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit, log_level):
     """Receive OpenTelemetry traces, metrics and logs over OTLP (gRPC and HTTP) and store them in DuckDB.
 
     A request is acknowledged only after its rows are committed. Stop with Ctrl-C or SIGTERM: the
@@ -43,6 +45,7 @@ def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pend
         token=token,
         max_request_bytes=max_request_bytes,
         max_pending_items=max_pending_items,
+        memory_limit=memory_limit,
     )
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -55,9 +55,10 @@ class CollectorConfig:
     http_port: int = 4318
     token: str | None = None
     max_request_bytes: int = 32 * 1024 * 1024
-    max_pending_items: int = 200_000
+    max_pending_items: int = 50_000
     ack_timeout_s: float = 30.0
     checkpoint_interval_s: float = 60.0
+    memory_limit: str = "192MB"
     extra_routes: tuple = ()
 
 
@@ -68,6 +69,7 @@ class Collector:
             config.db_path,
             max_pending_items=config.max_pending_items,
             checkpoint_interval_s=config.checkpoint_interval_s,
+            memory_limit=config.memory_limit,
         )
         self.ingestor = Ingestor(self.writer, ack_timeout_s=config.ack_timeout_s)
         self._grpc_server = None

@@ -23,6 +23,7 @@ from smoltrace.runner.models import ModelSpec, build_model, check_model, model_p
 from smoltrace.runner.tasks import TaskSuite, load_tasks
 from smoltrace.runner.telemetry import RunTelemetry, check_collector, secrets_from_environment
 from smoltrace.runner.tools import default_tools
+from smoltrace.store import queries
 from smoltrace.store.database import default_db_path
 from smoltrace.store.reader import ConnectionReader, QueryApiReader, StoreReader
 
@@ -202,6 +203,8 @@ def run(config: EvalConfig, log=print) -> RunReport:
         report.duration_s = time.monotonic() - started
         if collector is not None:
             report.reader = _SnapshotAfterStop(collector)
+        elif report.status != "failed":
+            _wait_until_stored(reader, report, log)
     if report.status == "interrupted":
         raise RunInterrupted(report)
     return report
@@ -216,6 +219,22 @@ class _SnapshotAfterStop(ConnectionReader):
 
     def close(self) -> None:
         self.collector.stop()
+
+
+def _wait_until_stored(reader: StoreReader, report: RunReport, log, timeout_s: float = 60.0) -> None:
+    """A remote store may sit behind a forwarding collector (the OpenTelemetry Collector in the compose
+    stack acknowledges on receipt, not on storage): read results only once the run's closing span and
+    every finished task have landed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            rows = reader.query(queries.RUN_PROGRESS, [report.run_id])
+        except RuntimeError:
+            rows = []
+        if rows and rows[0]["status"] != "running" and rows[0]["completed_tasks"] >= len(report.outcomes):
+            return
+        time.sleep(0.25)
+    log(f"Warning: the store has not shown all of run {report.run_id} after {timeout_s:g}s; results may be partial.")
 
 
 def close_reader(report: RunReport) -> None:

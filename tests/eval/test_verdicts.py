@@ -2,7 +2,7 @@
 (litellm mock responses: 10 prompt + 20 completion tokens per call)."""
 
 import pytest
-from conftest import WEATHER_TASK
+from tests.eval.conftest import WEATHER_TASK
 
 from smoltrace.runner.scripted import ScriptedModel, call, say
 
@@ -174,7 +174,7 @@ def test_model_args_reach_the_model(evaluation):
 
 
 def test_a_run_exported_to_a_running_collector_reads_its_results_back_through_the_query_api(tmp_path):
-    from conftest import Evaluation
+    from tests.eval.conftest import Evaluation
 
     from smoltrace.collector import Collector
 

@@ -5,7 +5,7 @@ import datetime as dt
 import os
 
 import pytest
-from conftest import GOOD, reader_for, run_cli
+from tests.hub.conftest import GOOD, reader_for, run_cli
 
 from smoltrace.hub.cleanup import cleanup_datasets, discover_smoltrace_datasets, filter_runs, group_datasets_by_run
 

@@ -6,7 +6,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import GOOD, reader_for, run_cli
+from tests.hub.conftest import GOOD, reader_for, run_cli
 
 from smoltrace.hub.publish import publish_run, run_timestamp
 from smoltrace.runner.outputs import fetch_leaderboard_rows, fetch_metrics, fetch_results, fetch_run, fetch_traces

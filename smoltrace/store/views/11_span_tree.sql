@@ -14,7 +14,7 @@ WITH RECURSIVE tree AS (
         FALSE AS is_step,
         NULL::VARCHAR AS llm_ancestor_id,
         NULL::VARCHAR AS step_span_id
-    FROM spans AS s
+    FROM span_links AS s
     WHERE s."SpanName" = 'smoltrace.task'
     UNION ALL
     SELECT
@@ -26,6 +26,6 @@ WITH RECURSIVE tree AS (
         coalesce(t.llm_ancestor_id, CASE WHEN t.semantic_kind = 'LLM' THEN t.span_id END),
         CASE WHEN t.is_step THEN t.span_id ELSE t.step_span_id END
     FROM tree AS t
-    JOIN spans AS c ON c."TraceId" = t.trace_id AND c."ParentSpanId" = t.span_id
+    JOIN span_links AS c ON c."TraceId" = t.trace_id AND c."ParentSpanId" = t.span_id
 )
 SELECT * FROM tree;

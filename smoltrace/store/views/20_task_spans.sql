@@ -23,5 +23,6 @@ SELECT
     (s."SpanAttributes"->>'smoltrace.model.output_cost_per_token')::DOUBLE AS output_cost_per_token,
     s."Timestamp" AS start_time,
     s."Duration" / 1e6 AS execution_time_ms
-FROM spans AS s
-WHERE s."SpanName" = 'smoltrace.task';
+FROM otel_traces AS s
+WHERE s."SpanName" = 'smoltrace.task'
+QUALIFY row_number() OVER (PARTITION BY s."TraceId", s."SpanId") = 1;

@@ -15,8 +15,9 @@ WITH llm AS (
         s."Duration" / 1e6 AS duration_ms,
         s."StatusCode" AS status_code
     FROM span_tree AS t
-    JOIN spans AS s ON s."TraceId" = t.trace_id AND s."SpanId" = t.span_id
+    JOIN otel_traces AS s ON s."TraceId" = t.trace_id AND s."SpanId" = t.span_id
     WHERE t.semantic_kind = 'LLM'
+    QUALIFY row_number() OVER (PARTITION BY t.trace_id, t.span_id) = 1
 ),
 nested AS (
     SELECT trace_id, llm_ancestor_id AS span_id,

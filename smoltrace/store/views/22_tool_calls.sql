@@ -13,6 +13,7 @@ SELECT
     s."StatusCode" AS status_code,
     s."StatusMessage" AS status_message
 FROM span_tree AS t
-JOIN spans AS s ON s."TraceId" = t.trace_id AND s."SpanId" = t.span_id
+JOIN otel_traces AS s ON s."TraceId" = t.trace_id AND s."SpanId" = t.span_id
 JOIN task_spans AS ts ON ts.trace_id = t.trace_id AND ts.span_id = t.task_span_id
-WHERE t.semantic_kind = 'TOOL';
+WHERE t.semantic_kind = 'TOOL'
+QUALIFY row_number() OVER (PARTITION BY t.trace_id, t.span_id) = 1;

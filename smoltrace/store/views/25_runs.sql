@@ -7,7 +7,8 @@ WITH announced AS (
         "SpanAttributes"->>'smoltrace.run.id' AS run_id,
         "SpanAttributes" AS attributes,
         "Timestamp" AS started_at
-    FROM spans WHERE "SpanName" = 'smoltrace.run.started'
+    FROM otel_traces WHERE "SpanName" = 'smoltrace.run.started'
+    QUALIFY row_number() OVER (PARTITION BY "TraceId", "SpanId") = 1
 ),
 finished AS (
     SELECT
@@ -16,7 +17,8 @@ finished AS (
         "Timestamp" AS started_at,
         "Timestamp" + to_microseconds(("Duration" / 1000)::BIGINT) AS finished_at,
         "Duration" / 1e6 AS duration_ms
-    FROM spans WHERE "SpanName" = 'smoltrace.run'
+    FROM otel_traces WHERE "SpanName" = 'smoltrace.run'
+    QUALIFY row_number() OVER (PARTITION BY "TraceId", "SpanId") = 1
 ),
 done AS (
     SELECT run_id, count(*) AS completed_tasks, count(*) FILTER (WHERE success) AS successful_tasks
