@@ -55,8 +55,8 @@ def parse_model_args(values: tuple[str, ...]) -> dict:
 @click.option("--split", default="train", help="Dataset split.")
 @click.option("--dataset-revision", default=None, help="Dataset revision (branch, tag or commit) for Hub datasets.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many tasks per agent type.")
-@click.option("--quick", is_flag=True, help="Only the suite's quick tasks, with --max-steps 3 unless given: the "
-              "fast check for a small local model.")  # fmt: skip
+@click.option("--quick", is_flag=True, help="Only the suite's quick tasks, with --max-steps 2 (unless given) and, "
+              "for transformers models, 96 new tokens per generation: the fast check for a small local model.")  # fmt: skip
 @click.option("--max-steps", type=click.IntRange(min=1), default=6, help="Agent step limit per task.")
 @click.option("--task-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
               help="Seconds before a task is stopped and recorded as 'timeout'.")  # fmt: skip
@@ -126,7 +126,7 @@ def evaluate(config: EvalConfig) -> int:
 
     console = Console()
     err = Console(stderr=True)
-    log = (lambda *_: None) if config.quiet else (lambda message: err.print(message))
+    log = (lambda *_: None) if config.quiet else (lambda message: err.print(message, markup=False, highlight=False))
     exit_code = 0
     try:
         report = run_module.run(config, log=log)
@@ -136,7 +136,7 @@ def evaluate(config: EvalConfig) -> int:
                   "executions finished and are kept in the store; the run is recorded as interrupted.[/yellow]")  # fmt: skip
         exit_code = 130
     except (TaskLoadError, ModelConfigError, AgentConfigError, CollectorUnreachableError, ValueError) as exc:
-        err.print(f"[red]Error:[/red] {exc}")
+        err.print(f"Error: {exc}", markup=False, highlight=False)
         return 2
     try:
         rows = fetch_leaderboard_rows(report.reader, report.run_id)

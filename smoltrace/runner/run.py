@@ -27,7 +27,10 @@ from smoltrace.store import queries
 from smoltrace.store.database import default_db_path
 from smoltrace.store.reader import ConnectionReader, QueryApiReader, StoreReader
 
-QUICK_MAX_STEPS = 3
+# --quick is the first run on a small local model, on a laptop's CPU: a few steps, short generations
+# (a tool call or a short code block fits), so the whole check stays within a few minutes.
+QUICK_MAX_STEPS = 2
+QUICK_MAX_NEW_TOKENS = 96
 
 
 class RunInterrupted(Exception):
@@ -106,6 +109,8 @@ def run(config: EvalConfig, log=print) -> RunReport:
         raise ValueError("no tasks to run: check --difficulty, --agent-type, --limit and the dataset")
     spec = ModelSpec(config.provider, config.model, api_base=config.api_base, api_key=config.api_key,
                      hf_token=config.hf_token, model_args=dict(config.model_args))  # fmt: skip
+    if config.quick and spec.provider == "transformers":
+        spec.model_args.setdefault("max_new_tokens", QUICK_MAX_NEW_TOKENS)
     if config.model_factory is None:
         check_model(spec)
     prompt_templates = load_prompt_templates(config.prompt_yml)

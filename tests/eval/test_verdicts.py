@@ -189,3 +189,26 @@ def test_a_run_exported_to_a_running_collector_reads_its_results_back_through_th
         stored = service.reader().execute("SELECT count(*) FROM results WHERE run_id = ?", [run_id]).fetchone()
         assert stored == (1,)
     assert not (tmp_path / "store.duckdb").exists()  # nothing went to a local store
+
+
+def test_prompt_templates_from_yaml_reach_the_model(evaluation, tmp_path):
+    import yaml
+    from smolagents import ToolCallingAgent
+
+    templates = dict(ToolCallingAgent(tools=[], model=ScriptedModel()).prompt_templates)
+    templates["system_prompt"] = "You are the SMOLTRACE-TEST agent. " + templates["system_prompt"]
+    prompt_file = tmp_path / "prompts.yml"
+    prompt_file.write_text(yaml.safe_dump(templates))
+    evaluation.run([WEATHER_TASK], ScriptedModel(GOOD_TOOL_SCRIPT), prompt_yml=prompt_file)
+    inputs = evaluation.query("SELECT SpanAttributes->>'input.value' AS input FROM otel_traces WHERE SpanName = 'completion'")
+    assert inputs and all("You are the SMOLTRACE-TEST agent." in row["input"] for row in inputs)
+
+
+def test_a_bad_prompt_file_is_refused_before_the_run(evaluation, tmp_path):
+    from smoltrace.runner.agents import AgentConfigError
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("just: a mapping without the system prompt\n")
+    with pytest.raises(AgentConfigError, match=r"bad.yml must be a mapping with at least a 'system_prompt' key"):
+        evaluation.run([WEATHER_TASK], ScriptedModel(GOOD_TOOL_SCRIPT), prompt_yml=bad)
+    assert not evaluation.db_path.exists()
