@@ -103,7 +103,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=40, help="tasks per round for the overhead benchmark")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (plain then traced) for the overhead benchmark")
-    parser.add_argument("--concurrency-tasks", type=int, default=16, help="tasks for the concurrency benchmark")
+    parser.add_argument("--concurrency-tasks", type=int, default=32, help="tasks for the concurrency benchmark")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}")
     print(f"command: {' '.join([sys.executable, *sys.argv])}")

@@ -71,6 +71,19 @@ class Redactor:
     def attributes(self, attributes) -> dict:
         return {key: self.value(key, value) for key, value in (attributes or {}).items()}
 
+    def needs_redaction(self, attributes) -> bool:
+        """Cheap check first, so the common span (nothing secret) is exported as it is, without a copy."""
+        for key, value in (attributes or {}).items():
+            if key.rsplit(".", 1)[-1].lower() in _SECRET_NAMES:
+                return True
+            values = value if isinstance(value, (list, tuple)) else (value,)
+            for item in values:
+                if isinstance(item, str) and (
+                    any(secret in item for secret in self._secrets) or _SECRET_SHAPES.search(item)
+                ):
+                    return True
+        return False
+
 
 class RedactingSpanExporter(SpanExporter):
     """Wraps an exporter; spans leave with secrets replaced in attributes, events and status."""
@@ -81,6 +94,12 @@ class RedactingSpanExporter(SpanExporter):
 
     def _clean(self, span: ReadableSpan) -> ReadableSpan:
         redact = self._redactor
+        if not (
+            redact.needs_redaction(span.attributes)
+            or any(redact.needs_redaction(event.attributes) for event in span.events)
+            or (span.status.description and redact.needs_redaction({"status": span.status.description}))
+        ):
+            return span
         events = [
             type(event)(event.name, redact.attributes(event.attributes), event.timestamp) for event in span.events
         ]
