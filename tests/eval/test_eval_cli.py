@@ -88,7 +88,7 @@ def test_a_missing_api_key_is_named(tmp_path):
 def test_ctrl_c_keeps_finished_tasks_and_records_the_run_as_interrupted(tmp_path):
     db = tmp_path / "s.duckdb"
     tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps([{"id": f"t{i}", "prompt": f"task {i}", "difficulty": "easy"} for i in range(6)]))
+    tasks.write_text(json.dumps([{"id": f"t{i}", "prompt": f"task {i}", "difficulty": "easy"} for i in range(20)]))
     script = tmp_path / "run.py"
     script.write_text(textwrap.dedent(f"""
         import sys
@@ -122,11 +122,11 @@ def test_ctrl_c_keeps_finished_tasks_and_records_the_run_as_interrupted(tmp_path
     assert process.returncode == 130, stderr
     assert "Run stopped interrupted:" in stderr.replace("\n", " ")
     (run,) = store_rows(db, "SELECT status, planned_tasks, completed_tasks FROM runs WHERE run_id = 'stopped'")
-    assert run["status"] == "interrupted" and run["planned_tasks"] == 6
+    assert run["status"] == "interrupted" and run["planned_tasks"] == 20
     stops = store_rows(db, "SELECT stop_reason, count(*) AS n FROM results GROUP BY 1 ORDER BY 1")
     finished = {row["stop_reason"]: row["n"] for row in stops}
     assert finished.get("final_answer", 0) >= 2
-    assert sum(finished.values()) == run["completed_tasks"] < 6
+    assert sum(finished.values()) == run["completed_tasks"] < 20
     assert set(finished) <= {"final_answer", "interrupted"}
 
 
