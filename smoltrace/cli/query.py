@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from smoltrace.collector.discovery import running_collector_for
 from smoltrace.store import readonly
 from smoltrace.store.database import DB_ENV_VAR, default_db_path
 
@@ -217,7 +218,7 @@ def main(sql, view, where, order_by, db_path, fmt, limit, param, timeout_s, toke
         params=parse_params(param), limit=limit, timeout_s=timeout_s,
     )  # fmt: skip
 
-    info = _running_collector(db)
+    info = running_collector_for(db)
     if info is not None:
         rows = query_api(info, token=token, **request)
     else:
@@ -226,15 +227,6 @@ def main(sql, view, where, order_by, db_path, fmt, limit, param, timeout_s, toke
     if rows.truncated:
         click.echo(f"(showing the first {limit} rows; raise --limit to see more)", err=True)
 
-
-def _running_collector(db: Path) -> dict | None:
-    """``running_collector_for(db)``, without importing the collector (gRPC, Arrow: most of this
-    command's start-up time) when there is no discovery file next to the store at all."""
-    if not db.with_name(db.name + ".collector.json").exists():
-        return None
-    from smoltrace.collector.service import running_collector_for
-
-    return running_collector_for(db)
 
 
 def _query_file_with_errors(db: Path, request: dict) -> Rows:

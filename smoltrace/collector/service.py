@@ -22,27 +22,11 @@ import uvicorn
 from smoltrace.collector.grpc_server import build_grpc_server
 from smoltrace.collector.http_server import create_app
 from smoltrace.collector.ingest import Ingestor
+from smoltrace.collector.discovery import discovery_file_for, running_collector_for  # noqa: F401 (re-export)
 from smoltrace.collector.writer import StoreWriter
 from smoltrace.store.database import default_db_path
 
 log = logging.getLogger("smoltrace.collector")
-
-
-def discovery_file_for(db_path: str | Path) -> Path:
-    """``<store>.collector.json``: written by a running collector, removed when it stops."""
-    db_path = Path(db_path)
-    return db_path.with_name(db_path.name + ".collector.json")
-
-
-def running_collector_for(db_path: str | Path) -> dict | None:
-    """The discovery info of a live collector holding ``db_path``, or None."""
-    path = discovery_file_for(db_path)
-    try:
-        info = json.loads(path.read_text())
-        os.kill(int(info["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return info
 
 
 @dataclass

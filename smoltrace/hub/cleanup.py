@@ -164,7 +164,7 @@ def _local_runs(db_path, collector_token) -> list[dict]:
 
 def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str, ...], log) -> dict:
     """Through the running collector's admin route, else on the file (then compacted)."""
-    from smoltrace.collector.service import running_collector_for
+    from smoltrace.collector.discovery import running_collector_for
     from smoltrace.hub import local_store
     from smoltrace.hub.store_access import resolve_db_path
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from smoltrace.collector.service import running_collector_for
+from smoltrace.collector.discovery import running_collector_for
 from smoltrace.store.database import connect, default_db_path
 from smoltrace.store.reader import ConnectionReader, QueryApiReader
 
