@@ -26,8 +26,9 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
               help="Largest accepted request body (gRPC answers RESOURCE_EXHAUSTED, HTTP 413 beyond it).")  # fmt: skip
 @click.option("--max-pending-items", default=50_000, type=int,
               help="Spans/points/logs queued for the writer before new requests are refused with a retryable code.")  # fmt: skip
-@click.option("--memory-limit", default="192MB",
-              help="DuckDB memory limit for the store (ingest and queries; large queries spill to disk).")  # fmt: skip
+@click.option("--memory-limit", default="1GB",
+              help="DuckDB memory limit for the store (ingest and queries). The views nest recursive queries: "
+                   "much below 1GB they can run out of memory; ingest alone runs in 192MB.")  # fmt: skip
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
               help="Log verbosity.")  # fmt: skip
 def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit, log_level):

@@ -42,7 +42,7 @@ class CollectorConfig:
     max_pending_items: int = 50_000
     ack_timeout_s: float = 30.0
     checkpoint_interval_s: float = 60.0
-    memory_limit: str = "192MB"
+    memory_limit: str = "1GB"
     extra_routes: tuple = ()
 
 

@@ -34,8 +34,8 @@ RECORD_DIGESTS_SQL = (
 LOAD_DIGESTS_SQL = 'SELECT "Digest" FROM smoltrace_ingested_requests'
 # Measured on the ingest benchmark's spans (bench/collector_ingest.py, ~1.5 KB each): checkpointing with
 # DuckDB's default string compression (FSST) cost ~19 us/span, zstd ~9 us/span and ~20% fewer bytes on
-# disk. A larger WAL threshold checkpoints less often, in bigger row groups. The memory limit keeps the
-# buffer pool (otherwise up to 80% of RAM) small.
+# disk. A larger WAL threshold checkpoints less often, in bigger row groups. The memory limit (default 1GB)
+# keeps the buffer pool from growing towards DuckDB's default of 80% of RAM.
 WRITER_SETTINGS = (
     "SET force_compression = 'zstd'",
     "SET checkpoint_threshold = '32MB'",
@@ -87,7 +87,7 @@ class StoreWriter:
         max_pending_items: int = 50_000,
         max_batch_items: int = 50_000,
         checkpoint_interval_s: float = 60.0,
-        memory_limit: str = "192MB",
+        memory_limit: str = "1GB",
     ):
         if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit):
             raise ValueError(f"memory limit {memory_limit!r} is not a size such as '192MB' or '1GiB'")
