@@ -95,7 +95,7 @@ def test_ctrl_c_keeps_finished_tasks_and_records_the_run_as_interrupted(tmp_path
         from smoltrace.cli.eval import evaluate
         from smoltrace.runner.config import EvalConfig
         from smoltrace.runner.scripted import ScriptedModel, call
-        model = ScriptedModel(default=call("final_answer", answer="done"), delay_s=0.7)
+        model = ScriptedModel(default=call("final_answer", answer="done"), delay_s=1.0)
         config = EvalConfig(model="gpt-4o-mini", agent_type="tool", dataset_name={str(tasks)!r}, db_path={str(db)!r},
                             run_id="stopped", quiet=True, output_format="json", output_dir={str(tmp_path / "out")!r},
                             model_factory=lambda: model)
@@ -113,10 +113,11 @@ def test_ctrl_c_keeps_finished_tasks_and_records_the_run_as_interrupted(tmp_path
         if discovery.exists():
             try:
                 reader = QueryApiReader(json.loads(discovery.read_text())["http_endpoint"])
-                finished = reader.query("SELECT count(*) AS n FROM results")[0]["n"]
+                finished = reader.query("SELECT count(*) AS n FROM task_spans")[0]["n"]
             except (RuntimeError, ValueError, KeyError, OSError):
                 pass
     assert finished >= 2, "the run never showed two finished tasks"
+    assert process.poll() is None, "the run ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
