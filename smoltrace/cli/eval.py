@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -114,7 +115,12 @@ def main(**flags):
         gpu_sample_interval_s=flags["gpu_sample_interval"], grid_intensity_gco2_per_kwh=flags["grid_intensity"],
         electricity_price_usd_per_kwh=flags["electricity_price"],
     )  # fmt: skip
+    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop is recorded like Ctrl-C
     sys.exit(evaluate(config))
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def evaluate(config: EvalConfig) -> int:

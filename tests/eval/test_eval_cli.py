@@ -91,7 +91,9 @@ def test_ctrl_c_keeps_finished_tasks_and_records_the_run_as_interrupted(tmp_path
     tasks.write_text(json.dumps([{"id": f"t{i}", "prompt": f"task {i}", "difficulty": "easy"} for i in range(20)]))
     script = tmp_path / "run.py"
     script.write_text(textwrap.dedent(f"""
-        import sys
+        import signal, sys
+        # a shell starts background jobs with SIGINT ignored; a user's Ctrl-C reaches a foreground program
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from smoltrace.cli.eval import evaluate
         from smoltrace.runner.config import EvalConfig
         from smoltrace.runner.scripted import ScriptedModel, call
