@@ -1,6 +1,7 @@
 import pytest
 
 from smoltrace.collector import Collector
+from smoltrace.store.reader import ConnectionReader
 
 
 @pytest.fixture
@@ -12,13 +13,7 @@ def collector(store_path):
 
 def query_rows(collector, sql, params=None):
     """Query the store the collector holds; rows as dicts."""
-    cursor = collector.reader()
-    try:
-        result = cursor.execute(sql, params or [])
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row)) for row in result.fetchall()]
-    finally:
-        cursor.close()
+    return ConnectionReader(collector.writer.connection).query(sql, params)
 
 
 @pytest.fixture

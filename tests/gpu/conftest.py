@@ -4,6 +4,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
 from smoltrace.collector import Collector
+from smoltrace.store.reader import ConnectionReader
 
 
 @pytest.fixture
@@ -23,13 +24,4 @@ def otlp_exporter(collector):
 def query(collector):
     """``query(sql, params)``: rows of the store the collector holds, as dicts."""
 
-    def run(sql, params=None):
-        cursor = collector.reader()
-        try:
-            result = cursor.execute(sql, params or [])
-            names = [d[0] for d in result.description]
-            return [dict(zip(names, row)) for row in result.fetchall()]
-        finally:
-            cursor.close()
-
-    return run
+    return ConnectionReader(collector.writer.connection).query
