@@ -364,6 +364,19 @@ class CollectorProcess:
 # Main
 
 
+def _processes_cpu_seconds(processes) -> float:
+    import psutil
+
+    total = 0.0
+    for process in processes:
+        try:
+            times = psutil.Process(process.pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -427,6 +440,7 @@ def main(argv=None) -> int:
     window_start, window_end = start_at.value + args.warmup, start_at.value + args.duration
     time.sleep(max(0.0, window_start - time.monotonic()))
     cpu0, t_cpu0 = collector.cpu_seconds(), time.monotonic()
+    load_cpu0 = _processes_cpu_seconds(loaders)
     profiler = None
     if args.profile:
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -437,6 +451,7 @@ def main(argv=None) -> int:
         )  # fmt: skip
     time.sleep(max(0.0, window_end - time.monotonic()))
     cpu1, t_cpu1 = collector.cpu_seconds(), time.monotonic()
+    load_cpu1 = _processes_cpu_seconds(loaders)
     rss_at_end = collector.samples[-1][1] if collector.samples else 0
 
     outs = [out for _ in loaders for out in results.get(timeout=300)]
@@ -493,7 +508,8 @@ duration         : {args.duration:g} s, warm-up {args.warmup:g} s left out; stea
 durable ingest   : {durable_rate:,.0f} spans/s  ({durable_rate / args.spans_per_request:,.1f} requests/s acked in the window)
 export latency   : p50 {percentile(latencies_ms, 0.50):.1f} ms, p99 {percentile(latencies_ms, 0.99):.1f} ms, max {max(latencies_ms, default=float('nan')):.1f} ms (acked attempt)
 refusals         : {refused} RESOURCE_EXHAUSTED (retried), {failed} other errors{(' ' + '; '.join(errors[:3])) if errors else ''}
-collector CPU    : {(cpu1 - cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy over the window
+collector CPU    : {(cpu1 - cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy over the window ({(cpu1 - cpu0) / max(durable_rate * window_s, 1) * 1e6:.1f} us/span)
+load CPU         : {(load_cpu1 - load_cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy (the load processes share this machine's {os.cpu_count()} CPUs)
 collector RSS    : peak {rss_mb:,.0f} MB (sampled every 0.2 s), {rss_at_end / 1e6:,.0f} MB at the end of the load
 RSS every 2 s MB : {timeline_text}
 commits          : {commits if commits is not None else '?'} ({acked_spans / commits if commits else float('nan'):,.0f} spans/commit on average)

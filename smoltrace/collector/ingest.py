@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from smoltrace.collector.decode import decode
+from smoltrace.collector.request_log import request_digest
 from smoltrace.collector.writer import StoreWriter, WriteResult
 
 
 class AckTimeoutError(Exception):
     """The commit did not finish in time; the request may or may not be stored, so the client retries
     (a retry of a request that did commit is recognised by its digest and not stored twice)."""
-
-
-def request_digest(signal: str, body: bytes) -> str:
-    return hashlib.blake2b(body, digest_size=16, person=signal.encode()).hexdigest()
 
 
 class Ingestor:
@@ -35,7 +31,7 @@ class Ingestor:
         decoded = decode(signal, body)
         if not decoded.items:
             return WriteResult(items=0, duplicate=False)
-        future = self.writer.submit(decoded, digest)
+        future = self.writer.submit(decoded, digest, body)
         try:
             return future.result(timeout=self.ack_timeout_s)
         except FutureTimeout:

@@ -41,7 +41,7 @@ class CollectorConfig:
     max_request_bytes: int = 32 * 1024 * 1024
     max_pending_items: int = 50_000
     ack_timeout_s: float = 30.0
-    checkpoint_interval_s: float = 60.0
+    checkpoint_interval_s: float = 10.0
     memory_limit: str = "1GB"
     extra_routes: tuple = ()
 
@@ -89,7 +89,7 @@ class Collector:
 
     def reader(self):
         """A new DuckDB connection on the store for reading while the collector holds the file."""
-        return self.writer.connection.cursor()
+        return self.writer.cursor()
 
     def start(self) -> "Collector":
         config = self.config

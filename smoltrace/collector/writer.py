@@ -1,10 +1,16 @@
 """The store's single writer: a bounded queue drained by one thread that group-commits.
 
-Receivers hand over decoded requests and wait on a future. The writer takes everything pending, appends
-it to DuckDB in one transaction (one Arrow append per table), commits, then resolves every future. An
-acknowledgement therefore always follows a commit (durable acks) while the cost is one commit per
-batch, not per request. A full queue is refused at once (``QueueFullError``) so that receivers can
-answer with OTLP's retryable codes instead of piling up memory.
+Receivers hand over decoded requests and wait on a future. The writer takes everything pending,
+appends the raw requests to the request log and fsyncs it (on a helper thread, while DuckDB appends the
+rows: one Arrow append per table, one transaction), commits, then resolves every future. An
+acknowledgement therefore always follows both an fsync (durable: a crash replays the log) and a commit
+(visible to queries), at the cost of one fsync and one commit per batch, not per request.
+
+DuckDB runs without its own WAL. Every ``checkpoint_log_bytes`` of log (and every
+``checkpoint_interval_s``) the writer starts a new log segment, runs CHECKPOINT (every committed row is
+written into the store file) and deletes the full segment. A full queue is refused at once
+(``QueueFullError``) so that receivers can answer with OTLP's retryable codes instead of piling up
+memory.
 """
 
 from __future__ import annotations
@@ -14,32 +20,39 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
 
-from smoltrace.collector.decode import DecodedRequest
+from smoltrace.collector.decode import DecodedRequest, OTLPDecodeError, decode
+from smoltrace.collector.request_log import RequestLog, request_digest
 from smoltrace.store import database
 
 log = logging.getLogger("smoltrace.collector")
 
 INSERT_BATCH_SQL = 'INSERT INTO "{table}" BY NAME SELECT * FROM smoltrace_pending_batch'
+# One statement with list parameters: cheaper than registering a 4-row Arrow table per commit.
 RECORD_DIGESTS_SQL = (
     "INSERT INTO smoltrace_ingested_requests BY NAME "
-    'SELECT "Digest", "Signal", "Items", now()::TIMESTAMP AS "ReceivedAt" FROM smoltrace_pending_digests'
+    'SELECT unnest($digests::VARCHAR[]) AS "Digest", unnest($signals::VARCHAR[]) AS "Signal", '
+    'unnest($items::BIGINT[]) AS "Items", now()::TIMESTAMP AS "ReceivedAt"'
 )
 LOAD_DIGESTS_SQL = 'SELECT "Digest" FROM smoltrace_ingested_requests'
 # Measured on the ingest benchmark's spans (bench/collector_ingest.py, ~1.5 KB each): checkpointing with
 # DuckDB's default string compression (FSST) cost ~19 us/span, zstd ~9 us/span and ~20% fewer bytes on
-# disk. A larger WAL threshold checkpoints less often, in bigger row groups. The memory limit (default 1GB)
-# keeps the buffer pool from growing towards DuckDB's default of 80% of RAM.
+# disk. Checkpoints are the writer's decision (CHECKPOINT_LOG_BYTES), never DuckDB's automatic ones.
 WRITER_SETTINGS = (
     "SET force_compression = 'zstd'",
-    "SET checkpoint_threshold = '32MB'",
+    "SET checkpoint_threshold = '1TB'",
 )
+
+#: Checkpoint once the request log holds this much: bounds both the replay after a crash and the rows
+#: DuckDB keeps in memory until they are written to the file.
+CHECKPOINT_LOG_BYTES = 64 * 1024 * 1024
 
 
 class QueueFullError(Exception):
@@ -64,6 +77,7 @@ class WriteResult:
 class _Pending:
     request: DecodedRequest
     digest: str
+    body: bytes = b""
     future: Future = field(default_factory=Future)
     action: Callable | None = None  # run_exclusive: called with the connection instead of a write
 
@@ -74,7 +88,9 @@ class WriterStats:
     items: int = 0
     duplicates: int = 0
     commits: int = 0
+    checkpoints: int = 0
     failed_requests: int = 0
+    replayed_requests: int = 0
 
 
 class StoreWriter:
@@ -86,7 +102,8 @@ class StoreWriter:
         *,
         max_pending_items: int = 50_000,
         max_batch_items: int = 50_000,
-        checkpoint_interval_s: float = 60.0,
+        checkpoint_interval_s: float = 10.0,
+        checkpoint_log_bytes: int = CHECKPOINT_LOG_BYTES,
         memory_limit: str = "1GB",
     ):
         if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit):
@@ -96,23 +113,29 @@ class StoreWriter:
         self.max_pending_items = max_pending_items
         self.max_batch_items = max_batch_items
         self.checkpoint_interval_s = checkpoint_interval_s
+        self.checkpoint_log_bytes = checkpoint_log_bytes
+        self.request_log = RequestLog(self.db_path)
         self.stats = WriterStats()
         self._queue: collections.deque[_Pending] = collections.deque()
         self._condition = threading.Condition()
         self._pending_items = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._log_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smoltrace-request-log")
         self._committed_digests: set[str] = set()
         self.connection = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.connection = database.connect(self.db_path)
+        self.connection = database.connect_for_ingest(self.db_path)
         for setting in WRITER_SETTINGS:
             self.connection.execute(setting)
         self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
         self._committed_digests = {row[0] for row in self.connection.execute(LOAD_DIGESTS_SQL).fetchall()}
+        self._recover()
+        self.request_log.open()
+        self._last_checkpoint = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="smoltrace-writer", daemon=True)
         self._thread.start()
 
@@ -125,9 +148,46 @@ class StoreWriter:
             self._thread.join(timeout_s)
             self._thread = None
         if self.connection is not None:
+            self._log_thread.shutdown()
+            self.request_log.close()
             self.connection.execute("CHECKPOINT")
+            for segment in self.request_log.segments():  # everything in them is in the store file now
+                segment.unlink()
             self.connection.close()
             self.connection = None
+
+    def cursor(self):
+        """A new connection on the store for reading while the writer holds it."""
+        return self.connection.cursor()
+
+    def _recover(self) -> None:
+        """Store the requests a crash left in the request log (acknowledged, maybe not checkpointed)."""
+        segments = self.request_log.segments()
+        batch: list[_Pending] = []
+        for signal, body in self.request_log.replay():
+            self.stats.replayed_requests += 1
+            digest = request_digest(signal, body)
+            if digest in self._committed_digests or any(p.digest == digest for p in batch):
+                continue
+            try:
+                batch.append(_Pending(decode(signal, body), digest))
+            except OTLPDecodeError as exc:  # cannot happen for what this version logged; never fatal
+                log.error("request log: a %s request no longer decodes and is skipped: %s", signal, exc)
+                continue
+            if sum(p.request.items for p in batch) >= self.max_batch_items:
+                self._write(batch)
+                batch = []
+        if batch:
+            self._write(batch)
+        if segments:
+            self.connection.execute("CHECKPOINT")
+            for segment in segments:
+                segment.unlink()
+            log.warning(
+                "recovered %d acknowledged requests from %d request log segment(s) of %s (%d items were "
+                "not in the store yet)", self.stats.replayed_requests, len(segments), self.db_path,
+                self.stats.items,
+            )  # fmt: skip
 
     # -- receivers' side ------------------------------------------------------------------------------
 
@@ -139,9 +199,10 @@ class StoreWriter:
     def pending_items(self) -> int:
         return self._pending_items
 
-    def submit(self, request: DecodedRequest, digest: str) -> Future:
-        """Queue a decoded request; the future resolves to a WriteResult after its commit."""
-        pending = _Pending(request, digest)
+    def submit(self, request: DecodedRequest, digest: str, body: bytes) -> Future:
+        """Queue a decoded request and its raw bytes (for the request log); the future resolves to a
+        WriteResult once both are durable and the rows committed."""
+        pending = _Pending(request, digest, body)
         with self._condition:
             if self._stopping:
                 raise WriterStoppedError("collector is shutting down")
@@ -192,7 +253,6 @@ class StoreWriter:
             return batch
 
     def _run(self) -> None:
-        self._last_checkpoint = time.monotonic()
         while True:
             batch = self._take_batch()
             if batch is None:
@@ -208,19 +268,33 @@ class StoreWriter:
 
     def _run_action(self, pending: _Pending) -> None:
         try:
-            pending.future.set_result(pending.action(self.connection))
+            result = pending.action(self.connection)
+            self.connection.execute("CHECKPOINT")  # what the action changed is not in the request log
         except BaseException as exc:
             pending.future.set_exception(exc)
+        else:
+            pending.future.set_result(result)
 
     def _due_for_checkpoint(self) -> bool:
-        return time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s
+        return self.request_log.current_bytes >= self.checkpoint_log_bytes or (
+            self.request_log.current_bytes > 0
+            and time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s
+        )
 
     def _checkpoint(self) -> None:
+        """Between batches: start a new log segment, write every committed row into the store file,
+        then delete the full segment (each of its batches was committed before the CHECKPOINT)."""
+        closed = self.request_log.rotate()
+        self._last_checkpoint = time.monotonic()
         try:
             self.connection.execute("CHECKPOINT")
-        except Exception:  # a checkpoint is an optimisation; the WAL keeps the data safe meanwhile
-            log.exception("periodic checkpoint failed")
-        self._last_checkpoint = time.monotonic()
+        except Exception:  # the segment stays; the next checkpoint (or the next start) covers it
+            log.exception("checkpoint failed; the request log keeps the data meanwhile")
+            return
+        for segment in self.request_log.segments():
+            if segment != self.request_log.current:
+                segment.unlink()
+        self.stats.checkpoints += 1
 
     def _commit_group(self, batch: list[_Pending]) -> None:
         try:
@@ -239,7 +313,7 @@ class StoreWriter:
 
     def _write(self, batch: list[_Pending]) -> list[WriteResult]:
         conn = self.connection
-        new_digests, results = {}, []
+        new_digests, results, logged = {}, [], []
         tables: dict[str, list[pa.Table]] = collections.defaultdict(list)
         for pending in batch:
             duplicate = pending.digest in self._committed_digests or pending.digest in new_digests
@@ -247,8 +321,13 @@ class StoreWriter:
             if duplicate:
                 continue
             new_digests[pending.digest] = pending.request
+            if pending.body:
+                logged.append((pending.request.signal, pending.body))
             for table_name, table in pending.request.tables.items():
                 tables[table_name].append(table)
+        # The log's write and fsync (I/O, no GIL) run while DuckDB appends the rows (native, no GIL);
+        # the commit waits for both, so an acknowledgement still follows the fsync.
+        logging_done = self._log_thread.submit(self.request_log.append, logged) if logged else None
         conn.begin()
         try:
             for table_name, parts in tables.items():
@@ -258,18 +337,17 @@ class StoreWriter:
                 finally:
                     conn.unregister("smoltrace_pending_batch")
             if new_digests:
-                digests = pa.table({
-                    "Digest": list(new_digests),
-                    "Signal": [r.signal for r in new_digests.values()],
-                    "Items": [r.items for r in new_digests.values()],
+                conn.execute(RECORD_DIGESTS_SQL, {
+                    "digests": list(new_digests),
+                    "signals": [r.signal for r in new_digests.values()],
+                    "items": [r.items for r in new_digests.values()],
                 })  # fmt: skip
-                conn.register("smoltrace_pending_digests", digests)
-                try:
-                    conn.execute(RECORD_DIGESTS_SQL)
-                finally:
-                    conn.unregister("smoltrace_pending_digests")
+            if logging_done is not None:
+                logging_done.result()  # durable from here: a crash after this replays them
             conn.commit()
         except Exception:
+            if logging_done is not None:
+                futures_wait([logging_done])  # never leave a log write running into the next batch
             conn.rollback()
             raise
         self._committed_digests.update(new_digests)

@@ -189,8 +189,13 @@ def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str
                 log(f"  Deleting local run {run_id}... ✗ Error: {exc}")
         report["bytes_after"] = path.stat().st_size
         return report
-    from smoltrace.store.database import connect
+    from smoltrace.collector.writer import StoreWriter
+    from smoltrace.store.database import connect, pending_request_log_bytes
 
+    if pending_request_log_bytes(path):  # a collector crashed: store what it acknowledged before deleting
+        recovery = StoreWriter(path)
+        recovery.start()
+        recovery.stop()
     conn = connect(path)
     try:
         for run_id in run_ids:

@@ -18,6 +18,7 @@ from google.rpc import error_details_pb2
 from otlp_requests import RawOTLPClient, span_ids, trace_request
 
 from smoltrace.collector import Collector
+from smoltrace.store.database import pending_request_log_bytes, request_log_segments
 
 COLLECTOR_BIN = str(Path(sys.executable).with_name("smoltrace-collector"))
 
@@ -125,14 +126,21 @@ def test_a_token_locks_grpc_and_http(store_path, rows):
         assert count_spans(rows, collector) == 4
 
 
-def start_collector_process(store_path: Path) -> tuple[subprocess.Popen, str]:
+def start_collector_process(store_path: Path, before_ready: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start the real service; the lines it logs before its ready line go to ``before_ready``."""
     process = subprocess.Popen(
         [COLLECTOR_BIN, "--db", str(store_path), "--grpc-port", "0", "--http-port", "0", "--log-level", "warning"],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    line = process.stderr.readline()
-    match = re.search(r"OTLP/gRPC (\S+)", line)
-    assert match, f"collector did not start: {line}"
+    lines = []
+    for line in process.stderr:
+        match = re.search(r"OTLP/gRPC (\S+)", line)
+        if match:
+            break
+        lines.append(line)
+    assert match, f"collector did not start: {lines}"
+    if before_ready is not None:
+        before_ready.extend(lines)
     return process, match.group(1)
 
 
@@ -157,16 +165,20 @@ def test_acknowledged_spans_survive_kill_9(store_path):
     deadline = time.monotonic() + 30
     while len(acknowledged) < 3_000 and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)  # no flush, no checkpoint: only the WAL is left
+    os.kill(process.pid, signal.SIGKILL)  # no flush, no checkpoint: only the request log is left
     process.wait()
     stop.set()
     for thread in streams:
         thread.join(10)
     assert len(acknowledged) >= 3_000
+    assert pending_request_log_bytes(store_path) > 0  # acked since the last checkpoint
 
-    restarted, _ = start_collector_process(store_path)  # replays the WAL on open
+    logged: list[str] = []
+    restarted, _ = start_collector_process(store_path, logged)  # replays the request log on open
+    assert any(re.search(r"recovered \d+ acknowledged requests from \d+ request log segment", line) for line in logged)
     restarted.send_signal(signal.SIGTERM)
     assert restarted.wait(30) == 0
+    assert request_log_segments(store_path) == []
     with duckdb.connect(str(store_path), read_only=True) as conn:
         stored = {row[0] for row in conn.execute("SELECT SpanId FROM otel_traces").fetchall()}
     assert acknowledged <= stored

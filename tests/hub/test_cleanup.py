@@ -148,7 +148,7 @@ def test_local_cleanup_removes_exactly_that_run_and_shrinks_the_file(stores, sto
     reader = reader_for(store)
     before_a, before_b = counts(reader, stores.run_a), counts(reader, stores.run_b)
     all_spans = reader.query("SELECT count(*) AS n FROM otel_traces")[0]["n"]
-    reader._connection.close()
+    reader.close()
     assert before_a["results"] == 4 and before_b["gpu_rows"] == 2
     size_before = os.path.getsize(store)
     lines = []
@@ -173,7 +173,7 @@ def test_local_cleanup_through_a_running_collector(stores, store):
     from smoltrace.store.reader import ConnectionReader
 
     with Collector.embedded(db_path=store, token="collector-secret") as collector:
-        reader = ConnectionReader(collector.writer.connection)
+        reader = ConnectionReader(new_cursor=collector.reader)
         before_b = counts(reader, stores.run_b)
         result = cleanup_datasets(target="local", db_path=store, incomplete_only=False, older_than_days=None,
                                   delete_all=False, keep_recent=1, dry_run=False, confirm=False,
