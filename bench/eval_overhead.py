@@ -1,7 +1,8 @@
 """Runner benchmarks (not tests): the cost of tracing, and what --parallel-workers buys.
 
 1. Tracing overhead: the same tasks through the same code path (`execute_task`) with a scripted,
-   zero-latency model, once with full tracing (OpenInference instrumentation, batch export over OTLP/gRPC
+   zero-latency model, once with full tracing (smoltrace-eval's default OpenInference instrumentation,
+   smolagents; --trace-litellm adds litellm's; batch export over OTLP/gRPC
    to an embedded collector) and once with a no-op tracer and no instrumentation. Reports mean wall time
    per task and the relative overhead (target: under 10 %).
 2. Concurrency: a scripted model that sleeps 0.5 s per call, the same suite with --parallel-workers 1
@@ -56,7 +57,7 @@ def time_tasks(tracer, tasks, model) -> list[float]:
     return durations
 
 
-def tracing_overhead(n_tasks: int, rounds: int) -> dict:
+def tracing_overhead(n_tasks: int, rounds: int, trace_litellm: bool = False) -> dict:
     tasks = weather_tasks(n_tasks)
     model = ScriptedModel({"Weather in Tokyo": SCRIPT})
     time_tasks(NoOpTracer(), tasks[:3], model)  # warm up imports and litellm
@@ -65,7 +66,7 @@ def tracing_overhead(n_tasks: int, rounds: int) -> dict:
         for _ in range(rounds):
             plain += time_tasks(NoOpTracer(), tasks, model)
             telemetry = RunTelemetry(collector.grpc_endpoint, "bench")
-            telemetry.instrument()
+            telemetry.instrument(litellm=trace_litellm)
             traced += time_tasks(telemetry.tracer, tasks, model)
             started = time.perf_counter()
             telemetry.flush()
@@ -103,11 +104,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=40, help="tasks per round for the overhead benchmark")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (plain then traced) for the overhead benchmark")
+    parser.add_argument("--trace-litellm", action="store_true", help="traced mode also instruments litellm "
+                        "(smoltrace-eval --trace-litellm)")
     parser.add_argument("--concurrency-tasks", type=int, default=32, help="tasks for the concurrency benchmark")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}")
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
-    overhead = tracing_overhead(args.tasks, args.rounds)
+    overhead = tracing_overhead(args.tasks, args.rounds, args.trace_litellm)
     print("tracing overhead:", json.dumps(overhead, indent=2))
     print(f"  -> {overhead['overhead_percent']}% extra wall time per task (target < 10%)")
     speed = concurrency(args.concurrency_tasks)

@@ -69,6 +69,10 @@ def parse_model_args(values: tuple[str, ...]) -> dict:
               "for --provider openai).")  # fmt: skip
 @click.option("--enable-otel", is_flag=True, help="Accepted for SMOLTRACE compatibility. Telemetry is always "
               "recorded: every result is computed from it.")  # fmt: skip
+@click.option("--trace-litellm", is_flag=True, help="Also trace each litellm request (OpenInference litellm "
+              "instrumentor): a `completion` span inside every model span, with the request as sent to the "
+              "provider. Off by default: it repeats the model span's messages and tokens and was the largest "
+              "part of the tracing overhead.")  # fmt: skip
 @click.option("--otlp-endpoint", default=None, help="Export to a running smoltrace-collector (host:port, OTLP/gRPC) "
               "instead of the embedded one.")  # fmt: skip
 @click.option("--otlp-token", envvar="SMOLTRACE_TOKEN", show_envvar=True, default=None,
@@ -109,7 +113,7 @@ def main(**flags):
         parallel_workers=flags["parallel_workers"], model_args=parse_model_args(flags["model_args"]),
         api_base=flags["api_base"], hf_token=flags["hf_token"], prompt_yml=flags["prompt_yml"],
         mcp_server_url=flags["mcp_server_url"], otlp_endpoint=flags["otlp_endpoint"],
-        otlp_token=flags["otlp_token"], query_url=flags["query_url"], db_path=flags["db_path"],
+        otlp_token=flags["otlp_token"], query_url=flags["query_url"], trace_litellm=flags["trace_litellm"], db_path=flags["db_path"],
         output_format=flags["output_format"], output_dir=flags["output_dir"], private=flags["private"],
         quiet=flags["quiet"], debug=flags["debug"], enable_gpu_metrics=flags["enable_gpu_metrics"],
         gpu_sample_interval_s=flags["gpu_sample_interval"], grid_intensity_gco2_per_kwh=flags["grid_intensity"],

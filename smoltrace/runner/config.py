@@ -35,6 +35,8 @@ class EvalConfig:
     otlp_endpoint: str | None = None
     otlp_token: str | None = None
     query_url: str | None = None  # the remote collector's HTTP base URL, for reading results back
+    # also instrument litellm: a `completion` span inside each model span (the provider request as sent)
+    trace_litellm: bool = False
     db_path: Path | None = None
     # outputs
     output_format: str = "json"

@@ -136,7 +136,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
     gpu_sampler = None
     mcp_client = None
     try:
-        telemetry.instrument()
+        telemetry.instrument(litellm=config.trace_litellm)
         gpu_sampler = _start_gpu_sampler(config, spec, endpoint, run_id, log)
         model = config.model_factory() if config.model_factory else build_model(spec, log)
         mcp_tools, mcp_client = load_mcp_tools(config.mcp_server_url)

@@ -185,16 +185,17 @@ class RunTelemetry:
         self.tracer = self.provider.get_tracer("smoltrace", smoltrace.__version__)
         self._instrumentors = []
 
-    def instrument(self) -> None:
+    def instrument(self, litellm: bool = False) -> None:
+        """smolagents always (agent, step, model and tool spans, with tokens); litellm's own request span
+        only when asked: it duplicates the model span's content and cost ~10-20% of a task's wall time
+        with a zero-latency model (bench/eval_overhead.py)."""
         from openinference.instrumentation.smolagents import SmolagentsInstrumentor
 
         instrumentors = [SmolagentsInstrumentor()]
-        try:
+        if litellm:
             from openinference.instrumentation.litellm import LiteLLMInstrumentor
 
             instrumentors.append(LiteLLMInstrumentor())
-        except ImportError:
-            pass
         for instrumentor in instrumentors:
             if instrumentor.is_instrumented_by_opentelemetry:  # a previous run in this process
                 instrumentor.uninstrument()

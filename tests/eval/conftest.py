@@ -18,6 +18,7 @@ class Evaluation:
         tasks_file = self.tmp_path / f"tasks-{len(list(self.tmp_path.iterdir()))}.json"
         tasks_file.write_text(json.dumps(tasks))
         options.setdefault("agent_type", "tool")
+        options.setdefault("trace_litellm", True)  # these tests also read litellm's `completion` spans
         self.outcome = run_evaluation("gpt-4o-mini", dataset_name=str(tasks_file), db_path=self.db_path,
                                       model_factory=lambda: model, **options)  # fmt: skip
         return self.outcome

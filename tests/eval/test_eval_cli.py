@@ -35,7 +35,7 @@ def test_json_output_is_read_from_the_views(tmp_path):
     result = eval_cli("--model", "gpt-4o-mini", "--model-args", '{"mock_response": "Paris is sunny"}',
                       "--model-args", "temperature=0.25", "--agent-type", "tool", "--limit", "2", "--max-steps", "2",
                       "--output-format", "json", "--output-dir", str(out), "--db", str(db), "--run-id", "cli-run",
-                      "--quiet")  # fmt: skip
+                      "--quiet", "--trace-litellm")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "TOOL AGENT SUMMARY\nTotal: 2, Success: 0/2 (0.0%)" in result.stdout
     (folder,) = out.iterdir()

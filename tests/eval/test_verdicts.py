@@ -212,3 +212,12 @@ def test_a_bad_prompt_file_is_refused_before_the_run(evaluation, tmp_path):
     with pytest.raises(AgentConfigError, match=r"bad.yml must be a mapping with at least a 'system_prompt' key"):
         evaluation.run([WEATHER_TASK], ScriptedModel(GOOD_TOOL_SCRIPT), prompt_yml=bad)
     assert not evaluation.db_path.exists()
+
+
+def test_litellm_requests_are_traced_only_when_asked(evaluation):
+    evaluation.run([WEATHER_TASK], ScriptedModel(GOOD_TOOL_SCRIPT), trace_litellm=False)
+    llm_spans = evaluation.query("SELECT SpanName, count(*) AS n FROM otel_traces "
+                                 "WHERE SpanAttributes->>'openinference.span.kind' = 'LLM' GROUP BY 1")  # fmt: skip
+    assert llm_spans == [{"SpanName": "ScriptedModel.generate", "n": 2}]
+    # the numbers do not depend on it: tokens come from the outermost LLM spans either way
+    assert evaluation.query("SELECT total_tokens FROM results") == [{"total_tokens": 60}]
