@@ -4,9 +4,9 @@ The store is written without DuckDB's own write-ahead log (``RECOVERY_MODE no_wa
 WAL serialises every row a second time and cost as much CPU as the inserts themselves. Instead, the
 writer appends each export request's bytes, exactly as the client sent them, to this log and fsyncs it
 before acknowledging. The log is a series of segment files next to the store
-(``<store>.requests.000001``, ...). When a segment is full the writer starts the next one and hands the
-full one to the checkpointer: once a CHECKPOINT has written everything committed so far into the store
-file, that segment is deleted. After a crash, the requests still in the log are decoded and stored
+(``<store>.requests.000001``, ...). When a segment is full (or old) the writer, between two batches,
+starts the next one, runs CHECKPOINT (everything committed so far is written into the store file,
+including every batch of the full segment) and deletes the full one. After a crash, the requests still in the log are decoded and stored
 again on the next start; the request digests committed with the store make that replay idempotent.
 
 Record layout (little-endian)::
