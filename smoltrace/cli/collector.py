@@ -20,7 +20,8 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
 @click.option("--grpc-port", default=4317, type=int, help="OTLP/gRPC port (0 picks a free port).")
 @click.option("--http-port", default=4318, type=int, help="OTLP/HTTP port, also the health check (0 picks a free port).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help=f"DuckDB store file. Default: ${DB_ENV_VAR}, else ~/.local/share/smoltrace/smoltrace.duckdb.")  # fmt: skip
+              help=f"DuckDB store file (the request log <db>.requests.* lives next to it). Default: ${DB_ENV_VAR}, "
+                   "else ~/.local/share/smoltrace/smoltrace.duckdb.")  # fmt: skip
 @click.option("--token", envvar="SMOLTRACE_TOKEN", default=None, show_envvar=True,
               help="Require 'authorization: Bearer <token>' on every request (gRPC metadata or HTTP header).")  # fmt: skip
 @click.option("--max-request-bytes", default=32 * 1024 * 1024, type=int,
@@ -35,8 +36,10 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
 def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit, log_level):
     """Receive OpenTelemetry traces, metrics and logs over OTLP (gRPC and HTTP) and store them in DuckDB.
 
-    A request is acknowledged only after its rows are committed. Stop with Ctrl-C or SIGTERM: the
-    collector stops accepting, commits what it holds, checkpoints and closes the store.
+    A request is acknowledged only after it is fsynced to the request log next to the store
+    (<db>.requests.NNNNNN) and its rows are committed; after a crash or kill -9, the next start stores
+    what the log holds. Stop with Ctrl-C or SIGTERM: the collector stops accepting, commits what it
+    holds, checkpoints, deletes the log and closes the store.
     """
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = CollectorConfig(

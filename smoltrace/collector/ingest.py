@@ -28,6 +28,7 @@ class Ingestor:
         digest = request_digest(signal, body)
         if self.writer.is_committed(digest):
             return WriteResult(items=0, duplicate=True)
+        self.writer.check_room()  # refuse before spending CPU on decoding a request that cannot be queued
         decoded = decode(signal, body)
         if not decoded.items:
             return WriteResult(items=0, duplicate=False)

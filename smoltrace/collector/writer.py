@@ -199,6 +199,12 @@ class StoreWriter:
     def pending_items(self) -> int:
         return self._pending_items
 
+    def check_room(self) -> None:
+        """Raise QueueFullError when the queue is already at its limit (before any request is decoded)."""
+        pending = self._pending_items
+        if pending >= self.max_pending_items:
+            raise QueueFullError(pending, self.max_pending_items)
+
     def submit(self, request: DecodedRequest, digest: str, body: bytes) -> Future:
         """Queue a decoded request and its raw bytes (for the request log); the future resolves to a
         WriteResult once both are durable and the rows committed."""
