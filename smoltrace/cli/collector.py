@@ -55,7 +55,7 @@ def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pend
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_requested.set())
-    # Receiver threads, the writer and the checkpointer hand the GIL back and forth around native work
+    # Receiver threads, the writer and its log thread hand the GIL back and forth around native work
     # (decoding, DuckDB, fsync); Python's default 5 ms switch interval left the writer waiting for it
     # (ingest benchmark: ~35k -> ~40k spans/s at 0.2 ms).
     sys.setswitchinterval(0.0002)

@@ -6,8 +6,9 @@ writer appends each export request's bytes, exactly as the client sent them, to 
 before acknowledging. The log is a series of segment files next to the store
 (``<store>.requests.000001``, ...). When a segment is full (or old) the writer, between two batches,
 starts the next one, runs CHECKPOINT (everything committed so far is written into the store file,
-including every batch of the full segment) and deletes the full one. After a crash, the requests still in the log are decoded and stored
-again on the next start; the request digests committed with the store make that replay idempotent.
+including every batch of the full segment) and deletes the full one. After a crash, the requests still
+in the log are decoded and stored again on the next start; the request digests committed with the store
+make that replay idempotent.
 
 Record layout (little-endian)::
 

@@ -89,7 +89,7 @@ class Collector:
 
     def reader(self):
         """A new DuckDB connection on the store for reading while the collector holds the file."""
-        return self.writer.cursor()
+        return self.writer.connection.cursor()
 
     def start(self) -> "Collector":
         config = self.config

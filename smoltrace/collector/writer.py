@@ -44,7 +44,8 @@ RECORD_DIGESTS_SQL = (
 LOAD_DIGESTS_SQL = 'SELECT "Digest" FROM smoltrace_ingested_requests'
 # Measured on the ingest benchmark's spans (bench/collector_ingest.py, ~1.5 KB each): checkpointing with
 # DuckDB's default string compression (FSST) cost ~19 us/span, zstd ~9 us/span and ~20% fewer bytes on
-# disk. Checkpoints are the writer's decision (CHECKPOINT_LOG_BYTES), never DuckDB's automatic ones.
+# disk. Checkpoints are the writer's decision (CHECKPOINT_LOG_BYTES), never DuckDB's automatic ones. The
+# memory limit (default 1GB) keeps the buffer pool from growing towards DuckDB's default of 80% of RAM.
 WRITER_SETTINGS = (
     "SET force_compression = 'zstd'",
     "SET checkpoint_threshold = '1TB'",
@@ -156,10 +157,6 @@ class StoreWriter:
             self.connection.close()
             self.connection = None
 
-    def cursor(self):
-        """A new connection on the store for reading while the writer holds it."""
-        return self.connection.cursor()
-
     def _recover(self) -> None:
         """Store the requests a crash left in the request log (acknowledged, maybe not checkpointed)."""
         segments = self.request_log.segments()
@@ -167,7 +164,7 @@ class StoreWriter:
         for signal, body in self.request_log.replay():
             self.stats.replayed_requests += 1
             digest = request_digest(signal, body)
-            if digest in self._committed_digests or any(p.digest == digest for p in batch):
+            if digest in self._committed_digests:  # already checkpointed; _write drops in-batch repeats
                 continue
             try:
                 batch.append(_Pending(decode(signal, body), digest))
@@ -290,7 +287,7 @@ class StoreWriter:
     def _checkpoint(self) -> None:
         """Between batches: start a new log segment, write every committed row into the store file,
         then delete the full segment (each of its batches was committed before the CHECKPOINT)."""
-        closed = self.request_log.rotate()
+        self.request_log.rotate()
         self._last_checkpoint = time.monotonic()
         try:
             self.connection.execute("CHECKPOINT")

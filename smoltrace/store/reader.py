@@ -3,7 +3,7 @@ file opened read-only), or a running collector's query API over HTTP."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 
 class StoreReader(Protocol):
@@ -11,25 +11,16 @@ class StoreReader(Protocol):
 
 
 class ConnectionReader:
-    """Runs SQL on a DuckDB connection (a fresh cursor per query, so threads may share the reader).
+    """Runs SQL on a DuckDB connection (a fresh cursor per query, so threads may share the reader)."""
 
-    ``new_cursor`` makes that cursor; it defaults to ``connection.cursor``. The collector's writing
-    connection needs its own (``Collector.reader``), which puts the attached store first.
-    """
-
-    def __init__(self, connection=None, *, new_cursor: Callable[[], Any] | None = None):
-        if new_cursor is None and connection is None:
-            raise TypeError("ConnectionReader needs a connection or new_cursor")
+    def __init__(self, connection):
         self._connection = connection
-        self._new_cursor = new_cursor or connection.cursor
 
     def close(self) -> None:
-        """Close the connection this reader was given (a ``new_cursor`` reader owns nothing)."""
-        if self._connection is not None:
-            self._connection.close()
+        self._connection.close()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict]:
-        cursor = self._new_cursor()
+        cursor = self._connection.cursor()
         try:
             result = cursor.execute(sql, list(params or []))
             names = [column[0] for column in result.description]

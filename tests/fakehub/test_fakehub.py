@@ -35,15 +35,8 @@ def parquet_bytes(rows: list[dict]) -> bytes:
 
 
 @pytest.fixture
-def home(tmp_path):
-    return str(tmp_path / "hf_home")
-
-
-@pytest.fixture
-def hub(monkeypatch, home):
-    with FakeHub(tokens=TOKENS) as running:
-        running.patch_inprocess(monkeypatch, home)
-        yield running
+def hub_tokens():
+    return TOKENS
 
 
 @pytest.fixture

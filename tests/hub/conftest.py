@@ -94,15 +94,8 @@ def store(stores, tmp_path) -> Path:
 
 
 @pytest.fixture
-def home(tmp_path):
-    return str(tmp_path / "hf_home")
-
-
-@pytest.fixture
-def hub(monkeypatch, home):
-    with FakeHub(tokens=TOKENS) as running:
-        running.patch_inprocess(monkeypatch, home)
-        yield running
+def hub_tokens():
+    return TOKENS
 
 
 def reader_for(path):
