@@ -11,6 +11,7 @@ from typing import Callable
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode, Tracer
+from smolagents.utils import AgentMaxStepsError
 
 from smoltrace.runner.tasks import Task
 
@@ -46,6 +47,12 @@ def task_attributes(task: Task, agent_type: str, run_attributes: dict) -> dict:
     return attributes
 
 
+def reached_max_steps(agent) -> bool:
+    """smolagents' own test for RunResult.state == "max_steps_error": the last step failed on max steps."""
+    steps = agent.memory.steps
+    return bool(steps) and isinstance(getattr(steps[-1], "error", None), AgentMaxStepsError)
+
+
 def execute_task(
     tracer: Tracer,
     task: Task,
@@ -75,7 +82,10 @@ def execute_task(
         def run_agent():
             token = otel_context.attach(parent)
             try:
-                box["result"] = agent.run(task.prompt, return_full_result=True)
+                # Not return_full_result: its RunResult deep-copies every step, and OpenInference would
+                # store its whole repr as the run span's output (~14 KB per task, measured).
+                box["output"] = agent.run(task.prompt)
+                box["reached_max_steps"] = reached_max_steps(agent)
             except BaseException as exc:  # noqa: BLE001 - recorded as the task's error
                 box["error"] = exc
             finally:
@@ -106,9 +116,8 @@ def execute_task(
         elif "error" in box:
             stop_reason, error = "error", f"{type(box['error']).__name__}: {box['error']}"
         else:
-            result = box["result"]
-            stop_reason = "final_answer" if result.state == "success" else "max_steps"
-            answer = None if result.output is None else str(result.output)
+            stop_reason = "max_steps" if box["reached_max_steps"] else "final_answer"
+            answer = None if box["output"] is None else str(box["output"])
             if stop_reason == "max_steps":
                 error = f"reached max_steps without a final answer"
 
