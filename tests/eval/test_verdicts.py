@@ -31,6 +31,10 @@ def test_a_successful_tool_agent_task(evaluation):
     assert dataset.endswith(".json")
     assert metrics == {"run_id": run_id, "gpu_metrics": [], "aggregates": {}}
     assert len(traces) == 1 and traces[0]["task_uid"] == "tool:weather_tokyo"
+    # the agent span's output is the answer (not the repr of a RunResult with every step in it)
+    (agent_span,) = evaluation.query("SELECT SpanAttributes->>'output.value' AS output FROM otel_traces "
+                                     "WHERE SpanName = 'ToolCallingAgent.run'")  # fmt: skip
+    assert agent_span == {"output": "Tokyo: 18°C, Clear"}
 
 
 def test_tokens_are_counted_once_over_nested_llm_spans(evaluation):

@@ -20,7 +20,12 @@ import json
 
 import pytest
 from fake_nvml import NVML_ERROR_TIMEOUT, NVML_ERROR_UNKNOWN, FakeGpu, FakeNvml, NVMLError, Sample
+from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from smoltrace.gpu import GpuSampler
 
@@ -288,3 +293,83 @@ def test_runs_are_summarised_separately(recorded_run, collector, query):
     assert summaries["run-gpu-2"]["gpu_count"] == 1
     assert summaries["run-gpu-2"]["total_energy_wh"] == 400 / 3600
     assert summaries["run-gpu-2"]["avg_gpu_utilization_percent"] == 90.0
+
+
+# -- energy per task and per agent type ---------------------------------------------------------------
+#
+# Three task executions of the same run, on the script's clock (GPU 0's energy: 125 J in [t0, t1],
+# 390 J in [t1, t3] = 1 s .. 4 s; the t2 sample has no energy reading, so no interval ends there):
+#
+#     tool w1   0.5 s .. 2.0 s      -> [t0, t1]: alone for 0.5 of 1 s: 125 × 0.5 = 62.5 J
+#     code c1   1.5 s .. 3.0 s      -> [t1, t3]: 1.0 + 1.5 + 2.0 = 4.5 task-seconds in 3 s, so the
+#     tool w2   2.0 s .. 4.5 s         390 J are shared 1 : 1.5 : 2 -> w1 86.67, c1 130, w2 173.33 J
+#
+# w1 = 149.17 J, c1 = 130 J, w2 = 173.33 J; tool = 322.5 J, code = 130 J. The first half second
+# (62.5 J) ran no task: it stays in the run's total (515 J) only.
+
+TASKS = [  # (task id, agent type, start s, end s)
+    ("w1", "tool", 0.5, 2.0),
+    ("c1", "code", 1.5, 3.0),
+    ("w2", "tool", 2.0, 4.5),
+]
+TASK_ENERGY_J = {"w1": 62.5 + 390 / 4.5, "c1": 390 * 1.5 / 4.5, "w2": 390 * 2 / 4.5}
+
+
+def send_task_spans(collector, run_id=RUN_ID):
+    """The runner's task root spans (only what the views read), through the SDK and OTLP/gRPC."""
+    exporter = OTLPSpanExporter(endpoint=collector.grpc_endpoint, insecure=True)
+    provider = TracerProvider(resource=Resource.create({"service.name": "smoltrace-eval"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("smoltrace.tests")
+    for task_id, agent_type, start_s, end_s in TASKS:
+        span = tracer.start_span("smoltrace.task", context=Context(), start_time=T0 + int(start_s * SECOND), attributes={
+            "smoltrace.run.id": run_id, "smoltrace.task.id": task_id, "smoltrace.agent.type": agent_type,
+            "smoltrace.model.id": "local-model", "smoltrace.provider": "transformers",
+            "smoltrace.task.stop_reason": "final_answer", "smoltrace.task.answer": "done",
+        })  # fmt: skip
+        span.end(end_time=T0 + int(end_s * SECOND))
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+
+
+def test_task_energy_shares_each_interval_among_the_tasks_inside_it(recorded_run, collector, query):
+    send_task_spans(collector)
+    rows = query("SELECT task_id, agent_type, gpu_energy_wh, co2_emissions_gco2e, power_cost_usd "
+                 "FROM task_gpu_energy ORDER BY task_id")  # fmt: skip
+    assert [(r["task_id"], r["agent_type"]) for r in rows] == [("c1", "code"), ("w1", "tool"), ("w2", "tool")]
+    for row in rows:
+        joules = TASK_ENERGY_J[row["task_id"]]
+        assert row["gpu_energy_wh"] == pytest.approx(joules / 3600, rel=1e-9)
+        assert row["co2_emissions_gco2e"] == pytest.approx(kwh(joules) * INTENSITY, rel=1e-9)
+        assert row["power_cost_usd"] == pytest.approx(kwh(joules) * PRICE, rel=1e-9)
+    attributed = sum(r["gpu_energy_wh"] for r in rows) * 3600
+    assert attributed == pytest.approx(515 - 62.5, rel=1e-9)  # never more than the run's total
+
+
+def test_leaderboard_rows_carry_their_agent_types_energy(recorded_run, collector, query):
+    send_task_spans(collector)
+    rows = query("SELECT agent_type, total_tests, gpu_count, max_gpu_power_watts, total_energy_wh, "
+                 "co2_emissions_gco2e, power_cost_usd FROM leaderboard ORDER BY agent_type")  # fmt: skip
+    assert [{k: v for k, v in r.items() if k not in ("total_energy_wh", "co2_emissions_gco2e", "power_cost_usd")}
+            for r in rows] == [
+        {"agent_type": "code", "total_tests": 1, "gpu_count": 2, "max_gpu_power_watts": 150.0},
+        {"agent_type": "tool", "total_tests": 2, "gpu_count": 2, "max_gpu_power_watts": 150.0},
+    ]  # fmt: skip
+    for row, joules in zip(rows, (130.0, 322.5)):
+        assert row["total_energy_wh"] == pytest.approx(joules / 3600, rel=1e-9)
+        assert row["co2_emissions_gco2e"] == pytest.approx(kwh(joules) * INTENSITY, rel=1e-9)
+        assert row["power_cost_usd"] == pytest.approx(kwh(joules) * PRICE, rel=1e-9)
+    # the run's own total still counts everything, idle time included
+    assert query(SUMMARY_SQL)[0]["total_energy_wh"] == pytest.approx(515 / 3600, rel=1e-9)
+
+
+def test_leaderboard_energy_is_null_without_gpu_samples(collector, query):
+    send_task_spans(collector, run_id="api-run")
+    rows = query("SELECT agent_type, gpu_count, total_energy_wh, co2_emissions_gco2e, power_cost_usd "
+                 "FROM leaderboard ORDER BY agent_type")  # fmt: skip
+    assert rows == [
+        {"agent_type": "code", "gpu_count": None, "total_energy_wh": None, "co2_emissions_gco2e": None,
+         "power_cost_usd": None},
+        {"agent_type": "tool", "gpu_count": None, "total_energy_wh": None, "co2_emissions_gco2e": None,
+         "power_cost_usd": None},
+    ]  # fmt: skip

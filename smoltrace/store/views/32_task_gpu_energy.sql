@@ -1,0 +1,56 @@
+-- task_gpu_energy: the GPU energy, CO2 and power cost of each task execution, so that a run that
+-- evaluates several agent types (or overlapping tasks) does not charge the whole run to each of them.
+--
+-- Each GPU's cumulative series (gpu_metrics) is cut into sampling intervals: the energy between two
+-- consecutive samples that have a reading. An interval's energy goes to the tasks of the same run
+-- that overlap it, in proportion to their seconds inside it: a task alone for half an interval gets
+-- half its energy (the idle half stays unattributed); tasks running in parallel share it, and never
+-- get more than the interval's energy in total. Energy outside every task (model loading, the gaps
+-- between tasks) is in gpu_run_summary's totals only. Sums over every GPU of the run.
+CREATE OR REPLACE VIEW task_gpu_energy AS
+WITH readings AS (
+    SELECT run_id, gpu_index, epoch_ns("timestamp") / 1e9 AS at_s,
+           gpu_energy_wh, co2_emissions_gco2e, power_cost_usd
+    FROM gpu_metrics
+    WHERE gpu_energy_wh IS NOT NULL
+),
+intervals AS (
+    SELECT run_id, gpu_index,
+           lag(at_s) OVER gpu_series AS start_s,
+           at_s AS end_s,
+           gpu_energy_wh - lag(gpu_energy_wh) OVER gpu_series AS energy_wh,
+           co2_emissions_gco2e - lag(co2_emissions_gco2e) OVER gpu_series AS co2_gco2e,
+           power_cost_usd - lag(power_cost_usd) OVER gpu_series AS cost_usd
+    FROM readings
+    WINDOW gpu_series AS (PARTITION BY run_id, gpu_index ORDER BY at_s)
+),
+tasks AS (
+    SELECT run_id, trace_id, task_id, agent_type,
+           epoch_ns(start_time) / 1e9 AS start_s,
+           epoch_ns(start_time) / 1e9 + execution_time_ms / 1e3 AS end_s
+    FROM task_spans
+),
+task_overlaps AS (
+    SELECT i.run_id, i.gpu_index, i.end_s AS interval_end_s, i.end_s - i.start_s AS interval_s,
+           i.energy_wh, i.co2_gco2e, i.cost_usd, t.trace_id, t.task_id, t.agent_type,
+           least(t.end_s, i.end_s) - greatest(t.start_s, i.start_s) AS overlap_s
+    FROM intervals AS i
+    JOIN tasks AS t ON t.run_id = i.run_id AND t.start_s < i.end_s AND t.end_s > i.start_s
+    WHERE i.start_s IS NOT NULL AND i.end_s > i.start_s
+),
+shares AS (
+    SELECT *,
+           overlap_s / greatest(interval_s, sum(overlap_s) OVER (PARTITION BY run_id, gpu_index, interval_end_s))
+               AS share
+    FROM task_overlaps
+)
+SELECT
+    run_id,
+    trace_id,
+    any_value(task_id) AS task_id,
+    any_value(agent_type) AS agent_type,
+    sum(energy_wh * share) AS gpu_energy_wh,
+    sum(co2_gco2e * share) AS co2_emissions_gco2e,
+    sum(cost_usd * share) AS power_cost_usd
+FROM shares
+GROUP BY run_id, trace_id;
