@@ -115,8 +115,10 @@ CREATE TABLE IF NOT EXISTS otel_logs (
 );
 
 -- One row per accepted export request: its digest makes a retried (byte-identical) request a no-op.
+-- No PRIMARY KEY: the collector, the only writer, checks digests in memory before inserting, and the
+-- index cost ~2 ms per commit (measured with bench/collector_ingest.py: ~5% of ingest throughput).
 CREATE TABLE IF NOT EXISTS smoltrace_ingested_requests (
-    "Digest"     VARCHAR PRIMARY KEY,
+    "Digest"     VARCHAR NOT NULL,
     "Signal"     VARCHAR NOT NULL,
     "Items"      BIGINT NOT NULL,
     "ReceivedAt" TIMESTAMP NOT NULL
