@@ -185,11 +185,15 @@ def run_resource(run_id: str) -> Resource:
 class RunTelemetry:
     """The run's tracer provider, exporting to ``endpoint``; instruments smolagents and litellm."""
 
-    def __init__(self, endpoint: str, run_id: str, *, token: str | None = None, secrets: Sequence[str] = ()):
+    def __init__(self, endpoint: str, run_id: str, *, token: str | None = None, secrets: Sequence[str] = (),
+                 exporter: SpanExporter | None = None):
+        """``exporter`` replaces the OTLP/gRPC exporter to ``endpoint`` (bench/eval_overhead.py uses one
+        that drops spans, to tell the instrumentation's cost from the export's)."""
         self.endpoint = endpoint
         self.run_id = run_id
         headers = (("authorization", f"Bearer {token}"),) if token else None
-        exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=headers)
+        if exporter is None:
+            exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=headers)
         self.provider = TracerProvider(resource=run_resource(run_id))
         # A short delay keeps finished tasks queryable within ~1 s while the run goes on.
         self.provider.add_span_processor(
