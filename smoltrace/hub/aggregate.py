@@ -22,9 +22,12 @@ GPU_COLUMNS = {
     "max_gpu_temperature_celsius": "max_gpu_temperature_celsius",
     "avg_gpu_power_watts": "avg_gpu_power_watts",
     "max_gpu_power_watts": "max_gpu_power_watts",
-    "total_energy_wh": "total_energy_wh",
-    "total_co2_emissions_gco2e": "co2_emissions_gco2e",
-    "total_power_cost_usd": "power_cost_usd",
+}
+#: results column (each task's share of the GPU energy) -> leaderboard column (the view's ``sum(r.x) AS y``).
+TASK_ENERGY_COLUMNS = {
+    "gpu_energy_wh": "total_energy_wh",
+    "co2_emissions_gco2e": "co2_emissions_gco2e",
+    "power_cost_usd": "power_cost_usd",
 }
 
 
@@ -92,4 +95,6 @@ def leaderboard_row(results: list[dict], agent_type: str, run: dict | None = Non
     }
     for source, target in GPU_COLUMNS.items():
         row[target] = gpu_summary.get(source)
+    for source, target in TASK_ENERGY_COLUMNS.items():
+        row[target] = _sum(r.get(source) for r in results)
     return row

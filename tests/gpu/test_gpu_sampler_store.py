@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from smoltrace.gpu import GpuSampler
+from smoltrace.hub.aggregate import leaderboard_row
 
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z in ns
 SECOND = 1_000_000_000
@@ -344,6 +345,11 @@ def test_task_energy_shares_each_interval_among_the_tasks_inside_it(recorded_run
         assert row["power_cost_usd"] == pytest.approx(kwh(joules) * PRICE, rel=1e-9)
     attributed = sum(r["gpu_energy_wh"] for r in rows) * 3600
     assert attributed == pytest.approx(515 - 62.5, rel=1e-9)  # never more than the run's total
+    # and each task's share is a column of its results row
+    results = query("SELECT task_id, gpu_energy_wh FROM results ORDER BY task_id")
+    assert [r["task_id"] for r in results] == ["c1", "w1", "w2"]
+    for row in results:
+        assert row["gpu_energy_wh"] == pytest.approx(TASK_ENERGY_J[row["task_id"]] / 3600, rel=1e-9)
 
 
 def test_leaderboard_rows_carry_their_agent_types_energy(recorded_run, collector, query):
@@ -363,8 +369,26 @@ def test_leaderboard_rows_carry_their_agent_types_energy(recorded_run, collector
     assert query(SUMMARY_SQL)[0]["total_energy_wh"] == pytest.approx(515 / 3600, rel=1e-9)
 
 
+def test_the_python_leaderboard_row_matches_the_view_for_a_gpu_run(recorded_run, collector, query):
+    """smoltrace.hub.aggregate.leaderboard_row (results without a store, or both agent types at once)
+    must give the view's numbers, energy included."""
+    send_task_spans(collector)
+    (summary,) = query("SELECT * FROM gpu_run_summary")
+    for agent_type in ("code", "tool"):
+        results = query("SELECT * FROM results WHERE agent_type = ?", [agent_type])
+        (view_row,) = query("SELECT * FROM leaderboard WHERE agent_type = ?", [agent_type])
+        python_row = leaderboard_row(results, agent_type, {}, summary)
+        assert list(python_row) == list(view_row)
+        for column, value in view_row.items():
+            expected = pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
+            assert python_row[column] == expected, column
+    both = leaderboard_row(query("SELECT * FROM results"), "both", {}, summary)
+    assert both["total_energy_wh"] == pytest.approx((130 + 322.5) / 3600, rel=1e-9)
+
+
 def test_leaderboard_energy_is_null_without_gpu_samples(collector, query):
     send_task_spans(collector, run_id="api-run")
+    assert query("SELECT DISTINCT gpu_energy_wh FROM results") == [{"gpu_energy_wh": None}]
     rows = query("SELECT agent_type, gpu_count, total_energy_wh, co2_emissions_gco2e, power_cost_usd "
                  "FROM leaderboard ORDER BY agent_type")  # fmt: skip
     assert rows == [

@@ -144,7 +144,27 @@ def counts(reader, run_id):
     return reader.query(COUNTS_SQL, [run_id] * 5)[0]
 
 
+# Spans that only add volume to a run (no view reads them: no OpenInference kind, no task): enough
+# incompressible bytes that deleting the run must free whole blocks, whatever DuckDB's block rounding.
+PADDING_SQL = """
+INSERT INTO otel_traces
+SELECT t.* REPLACE (printf('%016x', 1000000 + i) AS "SpanId", 'padding' AS "SpanName",
+                  json_object('smoltrace.run.id', $run, 'padding',
+                              (SELECT string_agg(md5(i::VARCHAR || '-' || j::VARCHAR), '') FROM range(64) AS r(j)))
+                      AS "SpanAttributes")
+FROM (SELECT * FROM otel_traces WHERE "SpanAttributes"->>'smoltrace.run.id' = $run LIMIT 1) AS t, range(2000) AS n(i)
+"""
+
+
+def add_padding_spans(path, run_id):
+    import duckdb
+
+    with duckdb.connect(str(path)) as conn:
+        conn.execute(PADDING_SQL, {"run": run_id})
+
+
 def test_local_cleanup_removes_exactly_that_run_and_shrinks_the_file(stores, store):
+    add_padding_spans(store, stores.run_a)
     reader = reader_for(store)
     before_a, before_b = counts(reader, stores.run_a), counts(reader, stores.run_b)
     all_spans = reader.query("SELECT count(*) AS n FROM otel_traces")[0]["n"]

@@ -1,12 +1,14 @@
--- task_gpu_energy: the GPU energy, CO2 and power cost of each task execution, so that a run that
--- evaluates several agent types (or overlapping tasks) does not charge the whole run to each of them.
+-- task_gpu_energy: the GPU energy, CO2 and power cost of each task execution (the results view's
+-- gpu_energy_wh, co2_emissions_gco2e and power_cost_usd), so that a run that evaluates several agent
+-- types (or overlapping tasks) does not charge the whole run to each of them.
 --
 -- Each GPU's cumulative series (gpu_metrics) is cut into sampling intervals: the energy between two
 -- consecutive samples that have a reading. An interval's energy goes to the tasks of the same run
 -- that overlap it, in proportion to their seconds inside it: a task alone for half an interval gets
 -- half its energy (the idle half stays unattributed); tasks running in parallel share it, and never
 -- get more than the interval's energy in total. Energy outside every task (model loading, the gaps
--- between tasks) is in gpu_run_summary's totals only. Sums over every GPU of the run.
+-- between tasks) is in gpu_run_summary's totals only. Sums over every GPU of the run. Every task of a
+-- run with energy readings has a row (0 when no interval overlaps it); runs without have none.
 CREATE OR REPLACE VIEW task_gpu_energy AS
 WITH readings AS (
     SELECT run_id, gpu_index, epoch_ns("timestamp") / 1e9 AS at_s,
@@ -45,12 +47,14 @@ shares AS (
     FROM task_overlaps
 )
 SELECT
-    run_id,
-    trace_id,
-    any_value(task_id) AS task_id,
-    any_value(agent_type) AS agent_type,
-    sum(energy_wh * share) AS gpu_energy_wh,
-    sum(co2_gco2e * share) AS co2_emissions_gco2e,
-    sum(cost_usd * share) AS power_cost_usd
-FROM shares
-GROUP BY run_id, trace_id;
+    t.run_id,
+    t.trace_id,
+    any_value(t.task_id) AS task_id,
+    any_value(t.agent_type) AS agent_type,
+    coalesce(sum(s.energy_wh * s.share), 0.0) AS gpu_energy_wh,
+    coalesce(sum(s.co2_gco2e * s.share), 0.0) AS co2_emissions_gco2e,
+    coalesce(sum(s.cost_usd * s.share), 0.0) AS power_cost_usd
+FROM tasks AS t
+LEFT JOIN shares AS s ON s.run_id = t.run_id AND s.trace_id = t.trace_id
+WHERE t.run_id IN (SELECT run_id FROM readings)
+GROUP BY t.run_id, t.trace_id;
