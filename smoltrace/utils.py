@@ -93,7 +93,8 @@ def compute_leaderboard_row(model_name, all_results, trace_data, metric_data, da
         results = all_results.get(agent_type, [])
     if row is None:
         gpu_summary = (metric_data or {}).get("aggregates") or {}
-        row = leaderboard_row(results, agent_type, {"dataset": dataset_used}, gpu_summary)
+        task_energy = (metric_data or {}).get("task_energy") or []
+        row = leaderboard_row(results, agent_type, {"dataset": dataset_used}, gpu_summary, task_energy)
     row.update({"run_id": run_id, "model": row.get("model") or model_name, "provider": row.get("provider") or provider,
                 "results_dataset": results_dataset, "traces_dataset": traces_dataset,
                 "metrics_dataset": metrics_dataset, "dataset_used": dataset_used})  # fmt: skip

@@ -23,7 +23,7 @@ GPU_COLUMNS = {
     "avg_gpu_power_watts": "avg_gpu_power_watts",
     "max_gpu_power_watts": "max_gpu_power_watts",
 }
-#: results column (each task's share of the GPU energy) -> leaderboard column (the view's ``sum(r.x) AS y``).
+#: task_gpu_energy column (a task's share of the GPU energy) -> leaderboard column (``sum(e.x) AS y``).
 TASK_ENERGY_COLUMNS = {
     "gpu_energy_wh": "total_energy_wh",
     "co2_emissions_gco2e": "co2_emissions_gco2e",
@@ -54,11 +54,18 @@ def _rate(rows, key):
     return sql_round(100.0 * sum(1 for r in rows if r.get(key)) / len(rows), 2)
 
 
-def leaderboard_row(results: list[dict], agent_type: str, run: dict | None = None, gpu_summary: dict | None = None) -> dict:
-    """One leaderboard row for ``results`` (all of one run), labelled ``agent_type``."""
+def leaderboard_row(results: list[dict], agent_type: str, run: dict | None = None, gpu_summary: dict | None = None,
+                    task_energy: list[dict] | None = None) -> dict:
+    """One leaderboard row for ``results`` (all of one run), labelled ``agent_type``.
+
+    ``gpu_summary`` is the run's gpu_run_summary row; ``task_energy`` its task_gpu_energy rows (only
+    those of the given results' tasks count, matched by trace id).
+    """
     if not results:
         raise ValueError("no results to aggregate")
     run, gpu_summary = run or {}, gpu_summary or {}
+    traces = {r.get("trace_id") for r in results}
+    energies = [e for e in task_energy or [] if e.get("trace_id") in traces]
     first = results[0]
     n = len(results)
     tokens = _sum(r.get("total_tokens") for r in results)
@@ -96,5 +103,5 @@ def leaderboard_row(results: list[dict], agent_type: str, run: dict | None = Non
     for source, target in GPU_COLUMNS.items():
         row[target] = gpu_summary.get(source)
     for source, target in TASK_ENERGY_COLUMNS.items():
-        row[target] = _sum(r.get(source) for r in results)
+        row[target] = _sum(e.get(source) for e in energies)
     return row

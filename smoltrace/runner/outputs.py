@@ -62,11 +62,13 @@ def fetch_traces(reader: StoreReader, run_id: str) -> list[dict]:
 
 
 def fetch_metrics(reader: StoreReader, run_id: str) -> dict:
-    """GPU time series (one row per GPU × sample) and the run's aggregates; empty for API-only runs."""
+    """GPU time series (one row per GPU × sample), the run's aggregates, and each task's share of the
+    energy (``task_energy``, task_gpu_energy rows); all empty for API-only runs."""
     return {
         "run_id": run_id,
         "gpu_metrics": [_json_ready(row) for row in reader.query(queries.GPU_METRICS_FOR_RUN, [run_id])],
         "aggregates": next(iter(_json_ready(reader.query(queries.GPU_SUMMARY_FOR_RUN, [run_id]))), {}),
+        "task_energy": [_json_ready(row) for row in reader.query(queries.TASK_ENERGY_FOR_RUN, [run_id])],
     }
 
 

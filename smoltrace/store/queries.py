@@ -15,3 +15,4 @@ ORDER BY s.TraceId, s.Timestamp
 """
 GPU_METRICS_FOR_RUN = "SELECT * FROM gpu_metrics WHERE run_id = ? ORDER BY gpu_index, timestamp"
 GPU_SUMMARY_FOR_RUN = "SELECT * FROM gpu_run_summary WHERE run_id = ?"
+TASK_ENERGY_FOR_RUN = "SELECT * FROM task_gpu_energy WHERE run_id = ? ORDER BY agent_type, task_id"

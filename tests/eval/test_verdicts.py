@@ -29,7 +29,7 @@ def test_a_successful_tool_agent_task(evaluation):
     # gpt-4o-mini prices from litellm's bundled map, recorded on the spans: 20 x 1.5e-7 + 40 x 6e-7
     assert row["cost_usd"] == pytest.approx(20 * 1.5e-07 + 40 * 6e-07)
     assert dataset.endswith(".json")
-    assert metrics == {"run_id": run_id, "gpu_metrics": [], "aggregates": {}}
+    assert metrics == {"run_id": run_id, "gpu_metrics": [], "aggregates": {}, "task_energy": []}
     assert len(traces) == 1 and traces[0]["task_uid"] == "tool:weather_tokyo"
     # the agent span's output is the answer (not the repr of a RunResult with every step in it)
     (agent_span,) = evaluation.query("SELECT SpanAttributes->>'output.value' AS output FROM otel_traces "

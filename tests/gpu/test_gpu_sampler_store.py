@@ -345,11 +345,12 @@ def test_task_energy_shares_each_interval_among_the_tasks_inside_it(recorded_run
         assert row["power_cost_usd"] == pytest.approx(kwh(joules) * PRICE, rel=1e-9)
     attributed = sum(r["gpu_energy_wh"] for r in rows) * 3600
     assert attributed == pytest.approx(515 - 62.5, rel=1e-9)  # never more than the run's total
-    # and each task's share is a column of its results row
-    results = query("SELECT task_id, gpu_energy_wh FROM results ORDER BY task_id")
-    assert [r["task_id"] for r in results] == ["c1", "w1", "w2"]
-    for row in results:
-        assert row["gpu_energy_wh"] == pytest.approx(TASK_ENERGY_J[row["task_id"]] / 3600, rel=1e-9)
+    # and it joins the results rows by trace id
+    joined = query("SELECT r.task_id, e.gpu_energy_wh FROM results AS r JOIN task_gpu_energy AS e USING (trace_id) "
+                   "ORDER BY r.task_id")  # fmt: skip
+    assert [(r["task_id"], r["gpu_energy_wh"] * 3600) for r in joined] == [
+        (task_id, pytest.approx(TASK_ENERGY_J[task_id], rel=1e-9)) for task_id in ("c1", "w1", "w2")
+    ]
 
 
 def test_leaderboard_rows_carry_their_agent_types_energy(recorded_run, collector, query):
@@ -374,21 +375,22 @@ def test_the_python_leaderboard_row_matches_the_view_for_a_gpu_run(recorded_run,
     must give the view's numbers, energy included."""
     send_task_spans(collector)
     (summary,) = query("SELECT * FROM gpu_run_summary")
+    task_energy = query("SELECT * FROM task_gpu_energy")
     for agent_type in ("code", "tool"):
         results = query("SELECT * FROM results WHERE agent_type = ?", [agent_type])
         (view_row,) = query("SELECT * FROM leaderboard WHERE agent_type = ?", [agent_type])
-        python_row = leaderboard_row(results, agent_type, {}, summary)
+        python_row = leaderboard_row(results, agent_type, {}, summary, task_energy)
         assert list(python_row) == list(view_row)
         for column, value in view_row.items():
             expected = pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
             assert python_row[column] == expected, column
-    both = leaderboard_row(query("SELECT * FROM results"), "both", {}, summary)
+    both = leaderboard_row(query("SELECT * FROM results"), "both", {}, summary, task_energy)
     assert both["total_energy_wh"] == pytest.approx((130 + 322.5) / 3600, rel=1e-9)
 
 
 def test_leaderboard_energy_is_null_without_gpu_samples(collector, query):
     send_task_spans(collector, run_id="api-run")
-    assert query("SELECT DISTINCT gpu_energy_wh FROM results") == [{"gpu_energy_wh": None}]
+    assert query("SELECT count(*) AS n FROM task_gpu_energy") == [{"n": 0}]
     rows = query("SELECT agent_type, gpu_count, total_energy_wh, co2_emissions_gco2e, power_cost_usd "
                  "FROM leaderboard ORDER BY agent_type")  # fmt: skip
     assert rows == [

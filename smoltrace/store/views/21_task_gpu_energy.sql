@@ -1,8 +1,8 @@
--- task_gpu_energy: the GPU energy, CO2 and power cost of each task execution (the results view's
--- gpu_energy_wh, co2_emissions_gco2e and power_cost_usd), so that a run that evaluates several agent
--- types (or overlapping tasks) does not charge the whole run to each of them.
+-- task_gpu_energy: the GPU energy, CO2 and power cost of each task execution (join results on
+-- trace_id), so that a run that evaluates several agent types (or overlapping tasks) does not charge
+-- the whole run to each of them.
 --
--- Each GPU's cumulative series (gpu_metrics) is cut into sampling intervals: the energy between two
+-- Each GPU's cumulative series (gpu_metrics' energy, CO2 and cost columns) is cut into sampling intervals: the energy between two
 -- consecutive samples that have a reading. An interval's energy goes to the tasks of the same run
 -- that overlap it, in proportion to their seconds inside it: a task alone for half an interval gets
 -- half its energy (the idle half stays unattributed); tasks running in parallel share it, and never
@@ -10,11 +10,15 @@
 -- between tasks) is in gpu_run_summary's totals only. Sums over every GPU of the run. Every task of a
 -- run with energy readings has a row (0 when no interval overlaps it); runs without have none.
 CREATE OR REPLACE VIEW task_gpu_energy AS
-WITH readings AS (
+WITH readings AS (  -- gpu_metrics' three cumulative columns, read from the points of those metrics only
     SELECT run_id, gpu_index, epoch_ns("timestamp") / 1e9 AS at_s,
-           gpu_energy_wh, co2_emissions_gco2e, power_cost_usd
-    FROM gpu_metrics
-    WHERE gpu_energy_wh IS NOT NULL
+           max(value) FILTER (WHERE otel_metric_name = 'hw.energy')            AS gpu_energy_wh,
+           max(value) FILTER (WHERE otel_metric_name = 'gen_ai.co2.emissions') AS co2_emissions_gco2e,
+           max(value) FILTER (WHERE otel_metric_name = 'gen_ai.power.cost')    AS power_cost_usd
+    FROM gpu_metric_points
+    WHERE otel_metric_name IN ('hw.energy', 'gen_ai.co2.emissions', 'gen_ai.power.cost')
+    GROUP BY run_id, gpu_index, "timestamp"
+    HAVING gpu_energy_wh IS NOT NULL
 ),
 intervals AS (
     SELECT run_id, gpu_index,

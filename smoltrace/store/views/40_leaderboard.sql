@@ -2,7 +2,7 @@
 -- (run id, model, provider, dataset, status) travels with the aggregates.
 -- GPU columns: utilization, memory, temperature and power describe the run's GPUs over the whole run
 -- (gpu_run_summary); energy, CO2 and power cost are the sum of this agent type's tasks' shares
--- (results.gpu_energy_wh ..., from task_gpu_energy),
+-- (task_gpu_energy),
 -- so the rows of a `--agent-type both` run add up instead of each claiming the whole run. NULL for
 -- runs without GPU samples; energy NULL too when no GPU could measure it.
 CREATE OR REPLACE VIEW leaderboard AS
@@ -44,11 +44,12 @@ SELECT
     any_value(g.max_gpu_temperature_celsius) AS max_gpu_temperature_celsius,
     any_value(g.avg_gpu_power_watts) AS avg_gpu_power_watts,
     any_value(g.max_gpu_power_watts) AS max_gpu_power_watts,
-    sum(r.gpu_energy_wh) AS total_energy_wh,
-    sum(r.co2_emissions_gco2e) AS co2_emissions_gco2e,
-    sum(r.power_cost_usd) AS power_cost_usd
+    sum(e.gpu_energy_wh) AS total_energy_wh,
+    sum(e.co2_emissions_gco2e) AS co2_emissions_gco2e,
+    sum(e.power_cost_usd) AS power_cost_usd
 FROM results AS r
 LEFT JOIN runs USING (run_id)
 LEFT JOIN gpu_run_summary AS g USING (run_id)
+LEFT JOIN task_gpu_energy AS e ON e.run_id = r.run_id AND e.trace_id = r.trace_id
 GROUP BY r.run_id, r.model, r.agent_type, r.provider, runs.dataset, runs.dataset_revision, runs.status,
          runs.started_at, runs.smoltrace_version;
