@@ -347,6 +347,20 @@ class CollectorProcess:
         times = self.ps.cpu_times()
         return times.user + times.system
 
+    def thread_cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds per OS thread name (the collector names its writer, request-log, gRPC-handler and
+        HTTP threads ``st-*``; DuckDB's workers keep the process's name). Linux /proc only; {} elsewhere."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        totals: dict[str, float] = {}
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*"):
+            try:
+                name = (task / "comm").read_text().strip()
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        return totals
+
     def stop(self) -> tuple[int, float]:
         """SIGINT (the collector commits, checkpoints and closes); returns (exit code, seconds taken)."""
         t0 = time.monotonic()
@@ -440,6 +454,7 @@ def main(argv=None) -> int:
     window_start, window_end = start_at.value + args.warmup, start_at.value + args.duration
     time.sleep(max(0.0, window_start - time.monotonic()))
     cpu0, t_cpu0 = collector.cpu_seconds(), time.monotonic()
+    threads0 = collector.thread_cpu_seconds()
     load_cpu0 = _processes_cpu_seconds(loaders)
     profiler = None
     if args.profile:
@@ -451,6 +466,7 @@ def main(argv=None) -> int:
         )  # fmt: skip
     time.sleep(max(0.0, window_end - time.monotonic()))
     cpu1, t_cpu1 = collector.cpu_seconds(), time.monotonic()
+    threads1 = collector.thread_cpu_seconds()
     load_cpu1 = _processes_cpu_seconds(loaders)
     rss_at_end = collector.samples[-1][1] if collector.samples else 0
 
@@ -484,6 +500,9 @@ def main(argv=None) -> int:
         if match:
             commits = int(match.group(2))
 
+    thread_cores = {name: (seconds - threads0.get(name, 0.0)) / (t_cpu1 - t_cpu0) for name, seconds in threads1.items()}
+    thread_text = ", ".join(f"{name} {cores:.2f}" for name, cores in sorted(thread_cores.items(), key=lambda kv: -kv[1])
+                            if cores >= 0.005) or "n/a (no /proc)"  # fmt: skip
     rss_mb = collector.peak_rss / 1e6
     # RSS every ~2 s from the start of the load: shows whether memory plateaus or keeps growing.
     timeline = [rss for t, rss in collector.samples[::10] if t >= start_at.value]
@@ -509,6 +528,7 @@ durable ingest   : {durable_rate:,.0f} spans/s  ({durable_rate / args.spans_per_
 export latency   : p50 {percentile(latencies_ms, 0.50):.1f} ms, p99 {percentile(latencies_ms, 0.99):.1f} ms, max {max(latencies_ms, default=float('nan')):.1f} ms (acked attempt)
 refusals         : {refused} RESOURCE_EXHAUSTED (retried), {failed} other errors{(' ' + '; '.join(errors[:3])) if errors else ''}
 collector CPU    : {(cpu1 - cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy over the window ({(cpu1 - cpu0) / max(durable_rate * window_s, 1) * 1e6:.1f} us/span)
+collector threads: {thread_text} cores (st-*: the collector's threads; the process's own name: DuckDB's workers, main, gRPC polling)
 load CPU         : {(load_cpu1 - load_cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy (the load processes share this machine's {os.cpu_count()} CPUs)
 collector RSS    : peak {rss_mb:,.0f} MB (sampled every 0.2 s), {rss_at_end / 1e6:,.0f} MB at the end of the load
 RSS every 2 s MB : {timeline_text}

@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+from smoltrace.collector import thread_names
 from smoltrace.collector.auth import bearer_token_matches
 from smoltrace.collector.decode import OTLPDecodeError
 from smoltrace.collector.ingest import AckTimeoutError, Ingestor
@@ -76,7 +77,8 @@ def build_grpc_server(
     max_concurrent_rpcs: int = 256,
 ) -> grpc.Server:
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="otlp-grpc"),
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="otlp-grpc",
+                                   initializer=thread_names.name_this_thread, initargs=(thread_names.GRPC_HANDLER,)),
         maximum_concurrent_rpcs=max_concurrent_rpcs,
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import uvicorn
 
+from smoltrace.collector import thread_names
 from smoltrace.collector.grpc_server import build_grpc_server
 from smoltrace.collector.http_server import create_app
 from smoltrace.collector.ingest import Ingestor
@@ -139,9 +140,12 @@ class Collector:
         )
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
         self._http_server = server
-        self._http_thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve(sockets=[sock])), name="otlp-http", daemon=True
-        )
+
+        def serve_http() -> None:
+            thread_names.name_this_thread(thread_names.HTTP)
+            asyncio.run(server.serve(sockets=[sock]))
+
+        self._http_thread = threading.Thread(target=serve_http, name="otlp-http", daemon=True)
         self._http_thread.start()
         while not server.started and self._http_thread.is_alive():
             self._http_thread.join(0.01)

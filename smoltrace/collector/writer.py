@@ -28,6 +28,7 @@ from typing import Callable
 
 import pyarrow as pa
 
+from smoltrace.collector import thread_names
 from smoltrace.collector.decode import DecodedRequest, OTLPDecodeError, decode
 from smoltrace.collector.request_log import RequestLog, request_digest
 from smoltrace.store import database
@@ -127,7 +128,9 @@ class StoreWriter:
         self._pending_items = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._log_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smoltrace-request-log")
+        self._log_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smoltrace-request-log",
+                                              initializer=thread_names.name_this_thread,
+                                              initargs=(thread_names.REQUEST_LOG,))
         self._committed_digests: set[str] = set()
         self._table_columns: dict[str, list[str]] = {}
         self.connection = None
@@ -263,6 +266,7 @@ class StoreWriter:
             return batch
 
     def _run(self) -> None:
+        thread_names.name_this_thread(thread_names.WRITER)
         while True:
             batch = self._take_batch()
             if batch is None:
