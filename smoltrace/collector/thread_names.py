@@ -5,7 +5,7 @@ Python). Linux only; elsewhere, or if libc refuses, a no-op."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import sys
 
 _PR_SET_NAME = 15  # prctl option; the kernel keeps the first 15 bytes
@@ -16,11 +16,17 @@ GRPC_HANDLER = "st-grpc"
 HTTP = "st-http"
 
 
-def name_this_thread(name: str) -> None:
-    if not sys.platform.startswith("linux"):
-        return
+@functools.cache
+def _prctl():
+    """libc's prctl from the symbols already loaded in this process (no library search, which would
+    run ldconfig in a subprocess), or None."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+def name_this_thread(name: str) -> None:
+    prctl = _prctl() if sys.platform.startswith("linux") else None
+    if prctl is not None:
+        prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)

@@ -161,9 +161,7 @@ class StoreWriter:
         if self.connection is not None:
             self._log_thread.shutdown()
             self.request_log.close()
-            self.connection.execute("CHECKPOINT")
-            for segment in self.request_log.segments():  # everything in them is in the store file now
-                segment.unlink()
+            self._checkpoint_then_delete(self.request_log.segments())
             self.connection.close()
             self.connection = None
 
@@ -187,9 +185,7 @@ class StoreWriter:
         if batch:
             self._write(batch)
         if segments:
-            self.connection.execute("CHECKPOINT")
-            for segment in segments:
-                segment.unlink()
+            self._checkpoint_then_delete(segments)
             log.warning(
                 "recovered %d acknowledged requests from %d request log segment(s) of %s (%d items were "
                 "not in the store yet)", self.stats.replayed_requests, len(segments), self.db_path,
@@ -300,15 +296,20 @@ class StoreWriter:
         then delete the full segment (each of its batches was committed before the CHECKPOINT)."""
         self.request_log.rotate()
         self._last_checkpoint = time.monotonic()
+        full = [segment for segment in self.request_log.segments() if segment != self.request_log.current]
         try:
-            self.connection.execute("CHECKPOINT")
+            self._checkpoint_then_delete(full)
         except Exception:  # the segment stays; the next checkpoint (or the next start) covers it
             log.exception("checkpoint failed; the request log keeps the data meanwhile")
             return
-        for segment in self.request_log.segments():
-            if segment != self.request_log.current:
-                segment.unlink()
         self.stats.checkpoints += 1
+
+    def _checkpoint_then_delete(self, segments: list[Path]) -> None:
+        """CHECKPOINT writes every committed row into the store file; only then are ``segments`` (whose
+        batches were all committed) no longer needed for recovery."""
+        self.connection.execute("CHECKPOINT")
+        for segment in segments:
+            segment.unlink()
 
     def _commit_group(self, batch: list[_Pending]) -> None:
         try:
