@@ -1,4 +1,4 @@
-"""What both receivers do with a request body: dedupe, decode, queue for the writer, wait for commit."""
+"""What both receivers do with a request body: dedupe, decode, queue for the writer, wait until it is durable."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from smoltrace.collector.writer import StoreWriter, WriteResult
 
 
 class AckTimeoutError(Exception):
-    """The commit did not finish in time; the request may or may not be stored, so the client retries
-    (a retry of a request that did commit is recognised by its digest and not stored twice)."""
+    """The request log did not take the request in time; it may or may not be stored, so the client
+    retries (a retry of a request that was logged is recognised by its digest and not stored twice)."""
 
 
 class Ingestor:
@@ -20,13 +20,14 @@ class Ingestor:
         self.ack_timeout_s = ack_timeout_s
 
     def ingest(self, signal: str, body: bytes) -> WriteResult:
-        """Store one protobuf export request; returns after it is committed.
+        """Store one protobuf export request; returns once it is durable (in the fsynced request log;
+        its rows are committed right after, and every read through the collector waits for that).
 
         Raises OTLPDecodeError (bad request), QueueFullError / WriterStoppedError (retry later),
         AckTimeoutError, or the store's own error.
         """
         digest = request_digest(signal, body)
-        if self.writer.is_committed(digest):
+        if self.writer.is_known(digest):
             return WriteResult(items=0, duplicate=True)
         self.writer.check_room()  # refuse before spending CPU on decoding a request that cannot be queued
         decoded = decode(signal, body)
@@ -36,4 +37,4 @@ class Ingestor:
         try:
             return future.result(timeout=self.ack_timeout_s)
         except FutureTimeout:
-            raise AckTimeoutError(f"store commit took longer than {self.ack_timeout_s:g}s") from None
+            raise AckTimeoutError(f"the request log took longer than {self.ack_timeout_s:g}s to store the request") from None

@@ -89,8 +89,9 @@ class Collector:
         return f"[{host}]" if ":" in host else host
 
     def reader(self):
-        """A new DuckDB connection on the store for reading while the collector holds the file."""
-        return self.writer.connection.cursor()
+        """A new DuckDB cursor on the store for reading while the collector holds the file; it sees
+        every request acknowledged before the call."""
+        return self.writer.cursor()
 
     def start(self) -> "Collector":
         config = self.config

@@ -1,16 +1,27 @@
-"""The store's single writer: a bounded queue drained by one thread that group-commits.
+"""The store's writer: a two-stage pipeline between the receivers and the DuckDB file.
 
-Receivers hand over decoded requests and wait on a future. The writer takes everything pending,
-appends the raw requests to the request log and fsyncs it (on a helper thread, while DuckDB appends the
-rows: one Arrow append per table, one transaction), commits, then resolves every future. An
-acknowledgement therefore always follows both an fsync (durable: a crash replays the log) and a commit
-(visible to queries), at the cost of one fsync and one commit per batch, not per request.
+1. **Request log** (thread ``st-request-log``): takes every request the receivers queued, drops
+   byte-identical retries (their digest is already known), appends the raw request bytes to the request
+   log and fsyncs once for the whole group, then acknowledges them. An acknowledgement therefore always
+   follows an fsync: a crash after it replays the request from the log (``request_log.py``). This is the
+   store's write-ahead log, in the role a database's WAL plays for its commits.
+2. **Store** (thread ``st-writer``): takes everything the log made durable, in log order, and appends it
+   to DuckDB: one Arrow append per table and one transaction per batch, however many requests it holds.
+   Every ``checkpoint_log_bytes`` of log (and every ``checkpoint_interval_s``) it starts a new log
+   segment, runs CHECKPOINT (every committed row is written into the store file) and deletes the
+   segments whose requests were all committed before that checkpoint.
 
-DuckDB runs without its own WAL. Every ``checkpoint_log_bytes`` of log (and every
-``checkpoint_interval_s``) the writer starts a new log segment, runs CHECKPOINT (every committed row is
-written into the store file) and deletes the full segment. A full queue is refused at once
-(``QueueFullError``) so that receivers can answer with OTLP's retryable codes instead of piling up
-memory.
+Why two stages: a commit, and above all a CHECKPOINT (~0.3 s every 64 MB), no longer holds up the
+acknowledgements, so clients keep sending while DuckDB works and the store stage gets large batches
+(DuckDB's fixed cost per append and per commit, ~2.5 ms, is then spread over thousands of rows).
+
+Reads see every acknowledged request: ``cursor()`` waits until the store stage has committed everything
+acknowledged before the call (a read-your-writes barrier), so a client that exported and then queries,
+as ``smoltrace-eval`` does, never misses its own data. The queue is bounded in items, counted from
+submission to commit: a full queue is refused at once (``QueueFullError``) so that receivers can
+answer with OTLP's retryable codes instead of piling up memory.
+
+DuckDB runs without its own WAL (``RECOVERY_MODE no_wal_writes``): the request log replaces it.
 """
 
 from __future__ import annotations
@@ -20,8 +31,7 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -41,7 +51,7 @@ TABLE_COLUMNS_SQL = (
     "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM information_schema.columns "
     "WHERE table_catalog = current_database() AND table_schema = 'main' GROUP BY table_name"
 )
-# One statement with list parameters: cheaper than registering a 4-row Arrow table per commit.
+# One statement with list parameters: cheaper than registering a small Arrow table per commit.
 RECORD_DIGESTS_SQL = (
     "INSERT INTO smoltrace_ingested_requests BY NAME "
     'SELECT unnest($digests::VARCHAR[]) AS "Digest", unnest($signals::VARCHAR[]) AS "Signal", '
@@ -52,14 +62,26 @@ LOAD_DIGESTS_SQL = 'SELECT "Digest" FROM smoltrace_ingested_requests'
 # DuckDB's default string compression (FSST) cost ~19 us/span, zstd ~9 us/span and ~20% fewer bytes on
 # disk. Checkpoints are the writer's decision (CHECKPOINT_LOG_BYTES), never DuckDB's automatic ones. The
 # memory limit (default 1GB) keeps the buffer pool from growing towards DuckDB's default of 80% of RAM.
+# One DuckDB thread: with two, an 8,000-row Arrow append cost ~40% more CPU (DuckDB's worker threads
+# split the scan) for no gain in ingest, on the machine's second core that the receivers need. Queries
+# through the collector then run single-threaded (up to 8 at once).
 WRITER_SETTINGS = (
     "SET force_compression = 'zstd'",
     "SET checkpoint_threshold = '1TB'",
+    "SET threads = 1",
 )
+#: DuckDB keeps the blocks a checkpoint wrote in its buffer pool (the writer never reads them again), so
+#: during a long ingest the pool grows towards the memory limit (+60 MB in 30 s of the ingest benchmark).
+#: Briefly lowering the limit after a checkpoint evicts them, when no read is running (a query could
+#: fail for want of memory during that instant); queries reload what they need from the file.
+EVICT_AFTER_CHECKPOINT_LIMIT = "16MB"
 
 #: Checkpoint once the request log holds this much: bounds both the replay after a crash and the rows
 #: DuckDB keeps in memory until they are written to the file.
 CHECKPOINT_LOG_BYTES = 64 * 1024 * 1024
+
+#: How long a reader waits for the acknowledged requests to be committed before it reads anyway.
+READ_BARRIER_TIMEOUT_S = 60.0
 
 
 class QueueFullError(Exception):
@@ -84,9 +106,10 @@ class WriteResult:
 class _Pending:
     request: DecodedRequest
     digest: str
-    body: bytes = b""
+    body: bytes = b""  # the raw request, until the request log holds it
     future: Future = field(default_factory=Future)
     action: Callable | None = None  # run_exclusive: called with the connection instead of a write
+    seq: int = 0  # position in the request log (1, 2, ...), set once logged
 
 
 @dataclass
@@ -100,6 +123,41 @@ class WriterStats:
     replayed_requests: int = 0
 
 
+class ReadCursor:
+    """A DuckDB cursor on the collector's store (every DuckDB cursor method works on it) that tells the
+    writer when it is closed, explicitly or when dropped."""
+
+    def __init__(self, cursor, on_close: Callable[[], None]):
+        self._cursor = cursor
+        self._on_close = on_close
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+    def close(self) -> None:
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
+            self._cursor.close()
+
+    def __enter__(self) -> "ReadCursor":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown, connection already closed
+            pass
+
+
+def _acknowledge(logged: list[_Pending]) -> None:
+    for pending in logged:
+        pending.future.set_result(WriteResult(pending.request.items, duplicate=False))
+
+
 class StoreWriter:
     """Owns the DuckDB file for writing while the collector runs."""
 
@@ -108,7 +166,7 @@ class StoreWriter:
         db_path: str | Path,
         *,
         max_pending_items: int = 50_000,
-        max_batch_items: int = 50_000,
+        max_batch_items: int = 8_000,
         checkpoint_interval_s: float = 10.0,
         checkpoint_log_bytes: int = CHECKPOINT_LOG_BYTES,
         memory_limit: str = "1GB",
@@ -123,16 +181,29 @@ class StoreWriter:
         self.checkpoint_log_bytes = checkpoint_log_bytes
         self.request_log = RequestLog(self.db_path)
         self.stats = WriterStats()
-        self._queue: collections.deque[_Pending] = collections.deque()
+        # One condition guards both queues, the counters and the sequence numbers below.
         self._condition = threading.Condition()
-        self._pending_items = 0
+        self._incoming: collections.deque[_Pending] = collections.deque()  # waiting for the log
+        self._logged: collections.deque[_Pending] = collections.deque()  # acknowledged, waiting for DuckDB
+        self._pending_items = 0  # submitted and not yet committed: what the queue limit counts
+        # Flow control: while more than this is waiting for DuckDB, acknowledgements of logged requests
+        # wait for the store to catch up, so synchronous clients slow down instead of being refused.
+        self.ack_hold_items = max_pending_items // 2
+        self._held_acks: list[_Pending] = []
+        self._known_digests: set[str] = set()  # logged or committed: a byte-identical retry is a duplicate
+        self._logged_seq = 0  # last request the log made durable (and acknowledged)
+        self._committed_seq = 0  # last logged request whose rows are committed (or set aside)
         self._stopping = False
+        self._log_finished = False
+        # Held by the log stage while it appends, fsyncs and queues a group, and by the store stage while
+        # it rotates segments: a closed segment's requests are then all in the store queue already.
+        self._log_lock = threading.Lock()
+        self._closed_segments: list[tuple[Path, int]] = []  # (segment, last seq in it), awaiting deletion
+        self._log_thread: threading.Thread | None = None
         self._thread: threading.Thread | None = None
-        self._log_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smoltrace-request-log",
-                                              initializer=thread_names.name_this_thread,
-                                              initargs=(thread_names.REQUEST_LOG,))
-        self._committed_digests: set[str] = set()
         self._table_columns: dict[str, list[str]] = {}
+        self._readers_lock = threading.Lock()
+        self._open_readers = 0
         self.connection = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -142,24 +213,26 @@ class StoreWriter:
         for setting in WRITER_SETTINGS:
             self.connection.execute(setting)
         self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
-        self._committed_digests = {row[0] for row in self.connection.execute(LOAD_DIGESTS_SQL).fetchall()}
+        self._known_digests = {row[0] for row in self.connection.execute(LOAD_DIGESTS_SQL).fetchall()}
         self._table_columns = dict(self.connection.execute(TABLE_COLUMNS_SQL).fetchall())
         self._recover()
         self.request_log.open()
         self._last_checkpoint = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="smoltrace-writer", daemon=True)
+        self._log_thread = threading.Thread(target=self._log_loop, name="smoltrace-request-log", daemon=True)
+        self._thread = threading.Thread(target=self._store_loop, name="smoltrace-writer", daemon=True)
+        self._log_thread.start()
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Refuse new requests, commit everything already queued, checkpoint and close the file."""
+        """Refuse new requests, log and commit everything already queued, checkpoint and close the file."""
         with self._condition:
             self._stopping = True
             self._condition.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        for thread in (self._log_thread, self._thread):
+            if thread is not None:
+                thread.join(timeout_s)
+        self._log_thread = self._thread = None
         if self.connection is not None:
-            self._log_thread.shutdown()
             self.request_log.close()
             self._checkpoint_then_delete(self.request_log.segments())
             self.connection.close()
@@ -172,13 +245,14 @@ class StoreWriter:
         for signal, body in self.request_log.replay():
             self.stats.replayed_requests += 1
             digest = request_digest(signal, body)
-            if digest in self._committed_digests:  # already checkpointed; _write drops in-batch repeats
+            if digest in self._known_digests:  # already checkpointed (or earlier in the log)
                 continue
             try:
                 batch.append(_Pending(decode(signal, body), digest))
             except OTLPDecodeError as exc:  # cannot happen for what this version logged; never fatal
                 log.error("request log: a %s request no longer decodes and is skipped: %s", signal, exc)
                 continue
+            self._known_digests.add(digest)
             if sum(p.request.items for p in batch) >= self.max_batch_items:
                 self._write(batch)
                 batch = []
@@ -192,11 +266,11 @@ class StoreWriter:
                 self.stats.items,
             )  # fmt: skip
 
-    # -- receivers' side ------------------------------------------------------------------------------
+    # -- receivers' and readers' side -----------------------------------------------------------------
 
-    def is_committed(self, digest: str) -> bool:
-        """True when a byte-identical request was already committed (a client retry)."""
-        return digest in self._committed_digests
+    def is_known(self, digest: str) -> bool:
+        """True when a byte-identical request was already acknowledged (a client retry)."""
+        return digest in self._known_digests
 
     @property
     def pending_items(self) -> int:
@@ -209,8 +283,8 @@ class StoreWriter:
             raise QueueFullError(pending, self.max_pending_items)
 
     def submit(self, request: DecodedRequest, digest: str, body: bytes) -> Future:
-        """Queue a decoded request and its raw bytes (for the request log); the future resolves to a
-        WriteResult once both are durable and the rows committed."""
+        """Queue a decoded request and its raw bytes; the future resolves to a WriteResult once the
+        request log holds them on disk (the acknowledgement). Their rows are committed soon after."""
         pending = _Pending(request, digest, body)
         with self._condition:
             if self._stopping:
@@ -220,12 +294,36 @@ class StoreWriter:
             if self._pending_items and self._pending_items + request.items > self.max_pending_items:
                 raise QueueFullError(self._pending_items, self.max_pending_items)
             self._pending_items += request.items
-            self._queue.append(pending)
-            self._condition.notify()
+            self._incoming.append(pending)
+            self._condition.notify_all()
         return pending.future
 
+    def wait_until_stored(self, timeout_s: float = READ_BARRIER_TIMEOUT_S) -> bool:
+        """Wait until every request acknowledged so far is committed (visible to queries); False when
+        ``timeout_s`` passed first (a long exclusive action, a stalled disk)."""
+        with self._condition:
+            target = self._logged_seq
+            return self._condition.wait_for(
+                lambda: self._committed_seq >= target or not (self._thread and self._thread.is_alive()),
+                timeout=timeout_s,
+            )
+
+    def cursor(self) -> "ReadCursor":
+        """A cursor on the store that sees every request acknowledged before this call; close it when
+        done (the writer frees memory only while no cursor is open)."""
+        if not self.wait_until_stored():
+            log.warning("reading before every acknowledged request is committed: the store writer is busy")
+        with self._readers_lock:
+            self._open_readers += 1
+            return ReadCursor(self.connection.cursor(), self._reader_closed)
+
+    def _reader_closed(self) -> None:
+        with self._readers_lock:
+            self._open_readers -= 1
+
     def run_exclusive(self, action: Callable, timeout_s: float | None = None):
-        """Run ``action(connection)`` on the writer thread, between commits, and return its result.
+        """Run ``action(connection)`` on the store thread, after every acknowledged request is committed,
+        and return its result.
 
         This is how anything else writes to the store while the collector runs (deleting a run's
         rows, for instance): DuckDB has one writer, so writes go through it in order.
@@ -234,45 +332,99 @@ class StoreWriter:
         with self._condition:
             if self._stopping:
                 raise WriterStoppedError("collector is shutting down")
-            self._queue.append(pending)
-            self._condition.notify()
+            self._logged.append(pending)
+            self._condition.notify_all()
         return pending.future.result(timeout=timeout_s)
 
-    # -- the writer thread ----------------------------------------------------------------------------
+    # -- stage 1: the request log ---------------------------------------------------------------------
 
-    def _take_batch(self) -> list[_Pending] | None:
+    def _log_loop(self) -> None:
+        thread_names.name_this_thread(thread_names.REQUEST_LOG)
+        while True:
+            with self._condition:
+                while not self._incoming:
+                    if self._stopping:
+                        self._log_finished = True
+                        self._condition.notify_all()
+                        return
+                    self._condition.wait()
+                group = list(self._incoming)
+                self._incoming.clear()
+            self._log_group(group)
+
+    def _log_group(self, group: list[_Pending]) -> None:
+        """Append the group's new requests to the log, fsync once, queue them for DuckDB, acknowledge."""
+        fresh, duplicates, digests = [], [], set()
+        for pending in group:
+            if pending.digest in self._known_digests or pending.digest in digests:
+                duplicates.append(pending)
+            else:
+                digests.add(pending.digest)
+                fresh.append(pending)
+        try:
+            with self._log_lock:
+                if fresh:
+                    self.request_log.append([(p.request.signal, p.body) for p in fresh])
+                with self._condition:
+                    for pending in fresh:
+                        self._logged_seq += 1
+                        pending.seq = self._logged_seq
+                        pending.body = b""  # on disk now; the decoded tables are what DuckDB needs
+                        self._logged.append(pending)
+                    self._known_digests.update(digests)
+                    self._pending_items -= sum(p.request.items for p in duplicates)
+                    self.stats.duplicates += len(duplicates)
+                    self._condition.notify_all()
+        except Exception as exc:  # the disk refused the log write: nothing of the group is acknowledged
+            log.error("request log write failed; %d request(s) answered with an error: %s", len(fresh), exc)
+            with self._condition:
+                self._pending_items -= sum(p.request.items for p in group)
+            for pending in group:
+                pending.future.set_exception(exc)
+            return
+        for pending in duplicates:
+            pending.future.set_result(WriteResult(pending.request.items, duplicate=True))
         with self._condition:
-            while not self._queue:
-                if self._stopping:
+            if self._pending_items > self.ack_hold_items:  # DuckDB is behind: hold acks (flow control)
+                self._held_acks.extend(fresh)
+                return
+        _acknowledge(fresh)
+
+    # -- stage 2: DuckDB ------------------------------------------------------------------------------
+
+    def _take_logged(self) -> list[_Pending] | None:
+        """The next batch of logged requests (or one exclusive action); [] when only a checkpoint is
+        due; None once stopping and everything is committed."""
+        with self._condition:
+            while not self._logged:
+                if self._stopping and self._log_finished:
                     return None
                 self._condition.wait(timeout=1.0)
-                if not self._queue and self._due_for_checkpoint():
+                if not self._logged and self._due_for_checkpoint():
                     return []
-            if self._queue[0].action is not None:
-                return [self._queue.popleft()]
+            if self._logged[0].action is not None:
+                return [self._logged.popleft()]
             batch, items = [], 0
             while (
-                self._queue
-                and self._queue[0].action is None
-                and (not batch or items + self._queue[0].request.items <= self.max_batch_items)
+                self._logged
+                and self._logged[0].action is None
+                and (not batch or items + self._logged[0].request.items <= self.max_batch_items)
             ):
-                pending = self._queue.popleft()
+                pending = self._logged.popleft()
                 items += pending.request.items
                 batch.append(pending)
             return batch
 
-    def _run(self) -> None:
+    def _store_loop(self) -> None:
         thread_names.name_this_thread(thread_names.WRITER)
         while True:
-            batch = self._take_batch()
+            batch = self._take_logged()
             if batch is None:
                 return
             if batch and batch[0].action is not None:
                 self._run_action(batch[0])
             elif batch:
-                self._commit_group(batch)
-                with self._condition:
-                    self._pending_items -= sum(p.request.items for p in batch)
+                self._commit_batch(batch)
             if self._due_for_checkpoint():
                 self._checkpoint()
 
@@ -285,6 +437,44 @@ class StoreWriter:
         else:
             pending.future.set_result(result)
 
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        """Commit the batch's rows; a batch that fails is retried request by request, and a request that
+        still fails is set aside in a file (it was acknowledged, so it must not be lost)."""
+        try:
+            self._write(batch)
+        except Exception as exc:
+            if len(batch) > 1:
+                for pending in batch:
+                    self._commit_batch([pending])
+                return
+            try:
+                self._set_aside(batch[0], exc)
+            except Exception:
+                log.exception("store write failed for an acknowledged request, and so did keeping it aside")
+        with self._condition:
+            self._committed_seq = batch[-1].seq
+            self._pending_items -= sum(p.request.items for p in batch)
+            self._condition.notify_all()
+            released = []
+            if self._held_acks and self._pending_items <= self.ack_hold_items:
+                released, self._held_acks = self._held_acks, []
+        _acknowledge(released)
+
+    def _set_aside(self, pending: _Pending, exc: Exception) -> None:
+        """Keep an acknowledged request that DuckDB refused as Arrow IPC files next to the store."""
+        folder = self.db_path.with_name(self.db_path.name + ".rejected")
+        folder.mkdir(exist_ok=True)
+        for table_name, table in pending.request.tables.items():
+            path = folder / f"{pending.digest}.{table_name}.arrow"
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+        self.stats.failed_requests += 1
+        log.error(
+            "store write failed for an acknowledged %s request (%d items): %s. Its rows are kept in %s "
+            "(Arrow IPC, one file per table: read them with pyarrow or DuckDB and insert them once the "
+            "cause is fixed)", pending.request.signal, pending.request.items, exc, folder,
+        )  # fmt: skip
+
     def _due_for_checkpoint(self) -> bool:
         return self.request_log.current_bytes >= self.checkpoint_log_bytes or (
             self.request_log.current_bytes > 0
@@ -292,79 +482,61 @@ class StoreWriter:
         )
 
     def _checkpoint(self) -> None:
-        """Between batches: start a new log segment, write every committed row into the store file,
-        then delete the full segment (each of its batches was committed before the CHECKPOINT)."""
-        self.request_log.rotate()
+        """Start a new log segment, write every committed row into the store file, then delete the
+        closed segments whose requests were all committed before this CHECKPOINT."""
+        with self._log_lock:
+            closed = self.request_log.rotate()
+            self._closed_segments.append((closed, self._logged_seq))
         self._last_checkpoint = time.monotonic()
-        full = [segment for segment in self.request_log.segments() if segment != self.request_log.current]
+        covered = [segment for segment, last_seq in self._closed_segments if last_seq <= self._committed_seq]
         try:
-            self._checkpoint_then_delete(full)
-        except Exception:  # the segment stays; the next checkpoint (or the next start) covers it
+            self._checkpoint_then_delete(covered)
+        except Exception:  # the segments stay; the next checkpoint (or the next start) covers them
             log.exception("checkpoint failed; the request log keeps the data meanwhile")
             return
+        self._closed_segments = [entry for entry in self._closed_segments if entry[0] not in covered]
         self.stats.checkpoints += 1
 
     def _checkpoint_then_delete(self, segments: list[Path]) -> None:
         """CHECKPOINT writes every committed row into the store file; only then are ``segments`` (whose
-        batches were all committed) no longer needed for recovery."""
+        requests were all committed) no longer needed for recovery."""
         self.connection.execute("CHECKPOINT")
         for segment in segments:
             segment.unlink()
+        self._evict_checkpointed_blocks()
 
-    def _commit_group(self, batch: list[_Pending]) -> None:
-        try:
-            results = self._write(batch)
-        except Exception as exc:
-            if len(batch) > 1:  # isolate the request that failed; the others still commit
-                for pending in batch:
-                    self._commit_group([pending])
+    def _evict_checkpointed_blocks(self) -> None:
+        with self._readers_lock:  # no read starts meanwhile; the dip lasts about a millisecond
+            if self._open_readers:
                 return
-            log.error("store write failed: %s", exc)
-            self.stats.failed_requests += 1
-            batch[0].future.set_exception(exc)
-            return
-        for pending, result in zip(batch, results):
-            pending.future.set_result(result)
+            try:
+                self.connection.execute(f"SET memory_limit = '{EVICT_AFTER_CHECKPOINT_LIMIT}'")
+            except Exception as exc:  # something pinned holds more than that: nothing evicted this time
+                log.debug("could not evict the checkpointed blocks: %s", exc)
+            finally:
+                self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
 
-    def _write(self, batch: list[_Pending]) -> list[WriteResult]:
+    def _write(self, batch: list[_Pending]) -> None:
+        """Append the batch's rows and digests in one transaction (requests already deduplicated)."""
         conn = self.connection
-        new_digests, results, logged = {}, [], []
         tables: dict[str, list[pa.Table]] = collections.defaultdict(list)
         for pending in batch:
-            duplicate = pending.digest in self._committed_digests or pending.digest in new_digests
-            results.append(WriteResult(pending.request.items, duplicate))
-            if duplicate:
-                continue
-            new_digests[pending.digest] = pending.request
-            if pending.body:
-                logged.append((pending.request.signal, pending.body))
             for table_name, table in pending.request.tables.items():
                 tables[table_name].append(table)
-        # The log's write and fsync (I/O, no GIL) run while DuckDB appends the rows (native, no GIL);
-        # the commit waits for both, so an acknowledgement still follows the fsync.
-        logging_done = self._log_thread.submit(self.request_log.append, logged) if logged else None
         conn.begin()
         try:
             for table_name, parts in tables.items():
                 rows = pa.concat_tables(parts).select(self._table_columns[table_name])
                 conn.from_arrow(rows).insert_into(table_name)
-            if new_digests:
-                conn.execute(RECORD_DIGESTS_SQL, {
-                    "digests": list(new_digests),
-                    "signals": [r.signal for r in new_digests.values()],
-                    "items": [r.items for r in new_digests.values()],
-                })  # fmt: skip
-            if logging_done is not None:
-                logging_done.result()  # durable from here: a crash after this replays them
+            conn.execute(RECORD_DIGESTS_SQL, {
+                "digests": [p.digest for p in batch],
+                "signals": [p.request.signal for p in batch],
+                "items": [p.request.items for p in batch],
+            })  # fmt: skip
             conn.commit()
         except Exception:
-            if logging_done is not None:
-                futures_wait([logging_done])  # never leave a log write running into the next batch
             conn.rollback()
             raise
-        self._committed_digests.update(new_digests)
         self.stats.commits += 1
         self.stats.requests += len(batch)
-        self.stats.items += sum(r.items for r in results if not r.duplicate)
-        self.stats.duplicates += sum(r.duplicate for r in results)
-        return results
+        self.stats.items += sum(p.request.items for p in batch)

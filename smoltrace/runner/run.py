@@ -127,7 +127,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
         db_path = Path(config.db_path) if config.db_path else default_db_path()
         collector = Collector.embedded(db_path=db_path).start()
         endpoint = collector.grpc_endpoint
-        reader = ConnectionReader(collector.writer.connection)
+        reader = ConnectionReader(collector.writer)
 
     report = RunReport(run_id, "failed", suite, agent_types_for(config.agent_type), planned=len(executions),
                        db_path=db_path, reader=reader)  # fmt: skip
@@ -219,7 +219,7 @@ class _SnapshotAfterStop(ConnectionReader):
     """Reads from the embedded collector's store, stopping the collector when closed."""
 
     def __init__(self, collector: Collector):
-        super().__init__(collector.writer.connection)
+        super().__init__(collector.writer)
         self.collector = collector
 
     def close(self) -> None:

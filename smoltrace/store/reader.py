@@ -11,7 +11,11 @@ class StoreReader(Protocol):
 
 
 class ConnectionReader:
-    """Runs SQL on a DuckDB connection (a fresh cursor per query, so threads may share the reader)."""
+    """Runs SQL on a DuckDB connection (a fresh cursor per query, so threads may share the reader).
+
+    ``connection`` is anything with ``cursor()``: a DuckDB connection, or an embedded collector's
+    ``StoreWriter``, whose cursors wait until every acknowledged request is committed.
+    """
 
     def __init__(self, connection):
         self._connection = connection

@@ -13,7 +13,7 @@ def collector(store_path):
 
 def query_rows(collector, sql, params=None):
     """Query the store the collector holds; rows as dicts."""
-    return ConnectionReader(collector.writer.connection).query(sql, params)
+    return ConnectionReader(collector.writer).query(sql, params)
 
 
 @pytest.fixture

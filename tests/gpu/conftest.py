@@ -24,4 +24,4 @@ def otlp_exporter(collector):
 def query(collector):
     """``query(sql, params)``: rows of the store the collector holds, as dicts."""
 
-    return ConnectionReader(collector.writer.connection).query
+    return ConnectionReader(collector.writer).query

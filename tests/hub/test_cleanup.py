@@ -193,7 +193,7 @@ def test_local_cleanup_through_a_running_collector(stores, store):
     from smoltrace.store.reader import ConnectionReader
 
     with Collector.embedded(db_path=store, token="collector-secret") as collector:
-        reader = ConnectionReader(collector.writer.connection)
+        reader = ConnectionReader(collector.writer)
         before_b = counts(reader, stores.run_b)
         result = cleanup_datasets(target="local", db_path=store, incomplete_only=False, older_than_days=None,
                                   delete_all=False, keep_recent=1, dry_run=False, confirm=False,
