@@ -27,7 +27,8 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
 @click.option("--max-request-bytes", default=32 * 1024 * 1024, type=int,
               help="Largest accepted request body (gRPC answers RESOURCE_EXHAUSTED, HTTP 413 beyond it).")  # fmt: skip
 @click.option("--max-pending-items", default=50_000, type=int,
-              help="Spans/points/logs queued for the writer before new requests are refused with a retryable code.")  # fmt: skip
+              help="Spans/points/logs accepted and not yet committed to DuckDB. Above half of it, answers wait "
+                   "for DuckDB to catch up; at the limit, new requests are refused with a retryable code.")  # fmt: skip
 @click.option("--memory-limit", default="1GB",
               help="DuckDB memory limit for the store (ingest and queries). The views nest recursive queries: "
                    "much below 1GB they can run out of memory; ingest alone runs in 192MB.")  # fmt: skip
@@ -37,8 +38,9 @@ def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pend
     """Receive OpenTelemetry traces, metrics and logs over OTLP (gRPC and HTTP) and store them in DuckDB.
 
     A request is acknowledged only after it is fsynced to the request log next to the store
-    (<db>.requests.NNNNNN) and its rows are committed; after a crash or kill -9, the next start stores
-    what the log holds. Stop with Ctrl-C or SIGTERM: the collector stops accepting, commits what it
+    (<db>.requests.NNNNNN); its rows are committed right after, and every query through the collector
+    waits for what was acknowledged before it. After a crash or kill -9, the next start stores what
+    the log holds. Stop with Ctrl-C or SIGTERM: the collector stops accepting, commits what it
     holds, checkpoints, deletes the log and closes the store.
     """
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,7 +57,7 @@ def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pend
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_requested.set())
-    # Receiver threads, the writer and its log thread hand the GIL back and forth around native work
+    # Receiver threads, the request log and the DuckDB writer hand the GIL back and forth around native work
     # (decoding, DuckDB, fsync); Python's default 5 ms switch interval left the writer waiting for it
     # (ingest benchmark: ~35k -> ~40k spans/s at 0.2 ms).
     sys.setswitchinterval(0.0002)

@@ -134,11 +134,18 @@ class ReadCursor:
     def __getattr__(self, name):
         return getattr(self._cursor, name)
 
+    def execute(self, *args, **kwargs) -> "ReadCursor":
+        self._cursor.execute(*args, **kwargs)
+        return self  # as DuckDB's own execute does, so that reader().execute(...).fetchall() works
+
     def close(self) -> None:
+        self._release()
+        self._cursor.close()
+
+    def _release(self) -> None:
         on_close, self._on_close = self._on_close, None
         if on_close is not None:
             on_close()
-            self._cursor.close()
 
     def __enter__(self) -> "ReadCursor":
         return self
@@ -147,10 +154,7 @@ class ReadCursor:
         self.close()
 
     def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown, connection already closed
-            pass
+        self._release()  # DuckDB closes the cursor itself when it is garbage-collected
 
 
 def _acknowledge(logged: list[_Pending]) -> None:
