@@ -32,9 +32,14 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
 @click.option("--memory-limit", default="1GB",
               help="DuckDB memory limit for the store (ingest and queries). The views nest recursive queries: "
                    "much below 1GB they can run out of memory; ingest alone runs in 192MB.")  # fmt: skip
+@click.option("--ack-after-commit", is_flag=True, default=False,
+              help="Answer an export only once its rows are committed to DuckDB, not as soon as the request "
+                   "log holds it (both are durable; this is slower under load, ~35k instead of ~45k spans/s "
+                   "on 2 cores).")  # fmt: skip
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
               help="Log verbosity.")  # fmt: skip
-def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit, log_level):
+def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit,
+         ack_after_commit, log_level):
     """Receive OpenTelemetry traces, metrics and logs over OTLP (gRPC and HTTP) and store them in DuckDB.
 
     A request is acknowledged only after it is fsynced to the request log next to the store
@@ -53,6 +58,7 @@ def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pend
         max_request_bytes=max_request_bytes,
         max_pending_items=max_pending_items,
         memory_limit=memory_limit,
+        ack_after_commit=ack_after_commit,
     )
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -41,6 +41,7 @@ class CollectorConfig:
     token: str | None = None
     max_request_bytes: int = 32 * 1024 * 1024
     max_pending_items: int = 50_000
+    ack_after_commit: bool = False
     ack_timeout_s: float = 30.0
     checkpoint_interval_s: float = 10.0
     memory_limit: str = "1GB"
@@ -53,6 +54,7 @@ class Collector:
         self.writer = StoreWriter(
             config.db_path,
             max_pending_items=config.max_pending_items,
+            ack_after_commit=config.ack_after_commit,
             checkpoint_interval_s=config.checkpoint_interval_s,
             memory_limit=config.memory_limit,
         )

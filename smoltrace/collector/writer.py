@@ -174,6 +174,7 @@ class StoreWriter:
         checkpoint_interval_s: float = 10.0,
         checkpoint_log_bytes: int = CHECKPOINT_LOG_BYTES,
         memory_limit: str = "1GB",
+        ack_after_commit: bool = False,
     ):
         if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit):
             raise ValueError(f"memory limit {memory_limit!r} is not a size such as '192MB' or '1GiB'")
@@ -192,7 +193,8 @@ class StoreWriter:
         self._pending_items = 0  # submitted and not yet committed: what the queue limit counts
         # Flow control: while more than this is waiting for DuckDB, acknowledgements of logged requests
         # wait for the store to catch up, so synchronous clients slow down instead of being refused.
-        self.ack_hold_items = max_pending_items // 2
+        # With ack_after_commit, every acknowledgement waits for its request's commit.
+        self.ack_hold_items = 0 if ack_after_commit else max_pending_items // 2
         self._held_acks: list[_Pending] = []
         self._known_digests: set[str] = set()  # logged or committed: a byte-identical retry is a duplicate
         self._logged_seq = 0  # last request the log made durable (and acknowledged)
@@ -459,10 +461,20 @@ class StoreWriter:
             self._committed_seq = batch[-1].seq
             self._pending_items -= sum(p.request.items for p in batch)
             self._condition.notify_all()
-            released = []
-            if self._held_acks and self._pending_items <= self.ack_hold_items:
-                released, self._held_acks = self._held_acks, []
+            released = self._release_held_acks()
         _acknowledge(released)
+
+    def _release_held_acks(self) -> list[_Pending]:
+        """The held acknowledgements that may go now: all of them once the store has caught up, else
+        those whose requests are committed (call with the condition held)."""
+        if self._pending_items <= self.ack_hold_items:
+            released, self._held_acks = self._held_acks, []
+            return released
+        committed = 0
+        while committed < len(self._held_acks) and self._held_acks[committed].seq <= self._committed_seq:
+            committed += 1
+        released, self._held_acks = self._held_acks[:committed], self._held_acks[committed:]
+        return released
 
     def _set_aside(self, pending: _Pending, exc: Exception) -> None:
         """Keep an acknowledged request that DuckDB refused as Arrow IPC files next to the store."""

@@ -133,3 +133,19 @@ def test_an_acknowledged_request_the_store_refuses_is_kept_aside(store_path, row
     assert f"Its rows are kept in {kept.parent}" in caplog.text
     with duckdb.connect(str(store_path), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM otel_logs").fetchone() == (0,)
+
+
+def test_ack_after_commit_answers_only_once_the_rows_are_committed(store_path, rows):
+    with Collector.embedded(db_path=store_path, ack_after_commit=True) as collector:
+        client = RawOTLPClient(collector.grpc_endpoint)
+        release = hold_writer(collector)
+        waiting, answer = in_background(client.export, "traces", trace_request(n_spans=3).SerializeToString())
+        time.sleep(0.5)
+        assert waiting.is_alive()  # logged, but not committed: no answer yet
+        release.set()
+        waiting.join(10)
+        assert answer["value"] == (grpc.StatusCode.OK, "")
+        # under a steady stream each request is answered once its own rows are committed
+        for _ in range(5):
+            assert client.export("traces", trace_request(n_spans=2).SerializeToString())[0] == grpc.StatusCode.OK
+        assert rows(collector, SPAN_COUNT_SQL) == [{"n": 13}]
