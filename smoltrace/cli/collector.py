@@ -34,8 +34,8 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
                    "much below 1GB they can run out of memory; ingest alone runs in 192MB.")  # fmt: skip
 @click.option("--ack-after-commit", is_flag=True, default=False,
               help="Answer an export only once its rows are committed to DuckDB, not as soon as the request "
-                   "log holds it (both are durable; this is slower under load, ~35k instead of ~45k spans/s "
-                   "on 2 cores).")  # fmt: skip
+                   "log holds it. Both are durable and every query sees acknowledged data either way; this one "
+                   "is slower under load (ingest benchmark, 2 cores, interleaved: ~30k instead of ~40k spans/s).")  # fmt: skip
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
               help="Log verbosity.")  # fmt: skip
 def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit,
