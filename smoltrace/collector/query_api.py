@@ -178,7 +178,7 @@ class QueryAPI:
         """Switch off external access on the collector's database before the first query runs."""
         if self._hardened:
             return
-        cursor = self.collector.reader()
+        cursor = self.collector.reader(wait_s=0)  # settings only: no need to wait for data
         try:
             readonly.harden_database(cursor)
         finally:
@@ -188,7 +188,7 @@ class QueryAPI:
     def _run(self, sql: str, params, fmt: str, limit: int, timeout_s: float) -> Response:
         """Runs in the thread pool: a cursor of its own, the guarded query, the encoded body."""
         self._ensure_hardened()
-        cursor = self.collector.reader()
+        cursor = self.collector.reader(wait_s=timeout_s)  # acknowledged data first, within the time limit
         try:
             result = readonly.run_readonly(
                 cursor, sql, params, max_rows=limit, timeout_s=timeout_s, as_arrow=fmt == "arrow"
@@ -264,7 +264,7 @@ class QueryAPI:
 
     def _views(self) -> dict[str, list[readonly.Column]]:
         self._ensure_hardened()
-        cursor = self.collector.reader()
+        cursor = self.collector.reader(wait_s=0)  # the catalog only
         try:
             return readonly.list_views(cursor)
         finally:

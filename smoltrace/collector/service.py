@@ -24,7 +24,7 @@ from smoltrace.collector.grpc_server import build_grpc_server
 from smoltrace.collector.http_server import create_app
 from smoltrace.collector.ingest import Ingestor
 from smoltrace.collector.discovery import discovery_file_for, running_collector_for  # noqa: F401 (re-export)
-from smoltrace.collector.writer import StoreWriter
+from smoltrace.collector.writer import READ_BARRIER_TIMEOUT_S, StoreWriter
 from smoltrace.store.database import default_db_path
 
 log = logging.getLogger("smoltrace.collector")
@@ -90,10 +90,10 @@ class Collector:
             return "127.0.0.1"
         return f"[{host}]" if ":" in host else host
 
-    def reader(self):
+    def reader(self, wait_s: float = READ_BARRIER_TIMEOUT_S):
         """A new DuckDB cursor on the store for reading while the collector holds the file; it sees
-        every request acknowledged before the call."""
-        return self.writer.cursor()
+        every request acknowledged before the call (waiting up to ``wait_s`` for their commit)."""
+        return self.writer.cursor(wait_s)
 
     def start(self) -> "Collector":
         config = self.config

@@ -314,10 +314,11 @@ class StoreWriter:
                 timeout=timeout_s,
             )
 
-    def cursor(self) -> "ReadCursor":
-        """A cursor on the store that sees every request acknowledged before this call; close it when
-        done (the writer frees memory only while no cursor is open)."""
-        if not self.wait_until_stored():
+    def cursor(self, wait_s: float = READ_BARRIER_TIMEOUT_S) -> "ReadCursor":
+        """A cursor on the store that sees every request acknowledged before this call (it waits up to
+        ``wait_s`` for their commit; 0: no wait, for reads that need no data); close it when done (the
+        writer frees memory only while no cursor is open)."""
+        if wait_s > 0 and not self.wait_until_stored(wait_s):
             log.warning("reading before every acknowledged request is committed: the store writer is busy")
         with self._readers_lock:
             self._open_readers += 1

@@ -12,6 +12,7 @@ import time
 
 import duckdb
 import grpc
+import httpx
 import pyarrow as pa
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from otlp_requests import RawOTLPClient, span_ids, trace_request
@@ -149,3 +150,18 @@ def test_ack_after_commit_answers_only_once_the_rows_are_committed(store_path, r
         for _ in range(5):
             assert client.export("traces", trace_request(n_spans=2).SerializeToString())[0] == grpc.StatusCode.OK
         assert rows(collector, SPAN_COUNT_SQL) == [{"n": 13}]
+
+
+def test_a_query_waits_for_acknowledged_data_no_longer_than_its_time_limit(collector, caplog):
+    client = RawOTLPClient(collector.grpc_endpoint)
+    release = hold_writer(collector)
+    assert client.export("traces", trace_request(n_spans=4).SerializeToString())[0] == grpc.StatusCode.OK
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="smoltrace.collector"):
+        response = httpx.post(f"{collector.http_endpoint}/api/query", json={"sql": SPAN_COUNT_SQL, "timeout_s": 0.5})
+    assert time.monotonic() - started < 5  # not the 60 s default wait
+    assert response.json()["rows"] == [[0]]  # the store is held: the 4 acknowledged spans are not committed
+    assert "reading before every acknowledged request is committed" in caplog.text
+    release.set()
+    response = httpx.post(f"{collector.http_endpoint}/api/query", json={"sql": SPAN_COUNT_SQL})
+    assert response.json()["rows"] == [[4]]
