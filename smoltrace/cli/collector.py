@@ -26,9 +26,10 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
               help="Require 'authorization: Bearer <token>' on every request (gRPC metadata or HTTP header).")  # fmt: skip
 @click.option("--max-request-bytes", default=32 * 1024 * 1024, type=int,
               help="Largest accepted request body (gRPC answers RESOURCE_EXHAUSTED, HTTP 413 beyond it).")  # fmt: skip
-@click.option("--max-pending-items", default=50_000, type=int,
+@click.option("--max-pending-items", default=32_000, type=int,
               help="Spans/points/logs accepted and not yet committed to DuckDB. Above half of it, answers wait "
-                   "for DuckDB to catch up; at the limit, new requests are refused with a retryable code.")  # fmt: skip
+                   "for DuckDB to catch up; at the limit, new requests are refused with a retryable code. Each "
+                   "queued span holds ~2 KB of memory.")  # fmt: skip
 @click.option("--memory-limit", default="1GB",
               help="DuckDB memory limit for the store (ingest and queries). The views nest recursive queries: "
                    "much below 1GB they can run out of memory; ingest alone runs in 192MB.")  # fmt: skip

@@ -40,7 +40,7 @@ class CollectorConfig:
     http_port: int = 4318
     token: str | None = None
     max_request_bytes: int = 32 * 1024 * 1024
-    max_pending_items: int = 50_000
+    max_pending_items: int = 32_000
     ack_after_commit: bool = False
     ack_timeout_s: float = 30.0
     checkpoint_interval_s: float = 10.0

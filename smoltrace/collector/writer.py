@@ -169,7 +169,7 @@ class StoreWriter:
         self,
         db_path: str | Path,
         *,
-        max_pending_items: int = 50_000,
+        max_pending_items: int = 32_000,
         max_batch_items: int = 8_000,
         checkpoint_interval_s: float = 10.0,
         checkpoint_log_bytes: int = CHECKPOINT_LOG_BYTES,
