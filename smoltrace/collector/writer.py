@@ -18,8 +18,10 @@ acknowledgements, so clients keep sending while DuckDB works and the store stage
 Reads see every acknowledged request: ``cursor()`` waits until the store stage has committed everything
 acknowledged before the call (a read-your-writes barrier), so a client that exported and then queries,
 as ``smoltrace-eval`` does, never misses its own data. The queue is bounded in items, counted from
-submission to commit: a full queue is refused at once (``QueueFullError``) so that receivers can
-answer with OTLP's retryable codes instead of piling up memory.
+submission to commit. Above half of the bound, acknowledgements wait for DuckDB to catch up (flow
+control: synchronous exporters slow down instead of being refused; ``ack_after_commit`` makes every
+acknowledgement wait for its own commit); at the bound a request is refused at once
+(``QueueFullError``) so that receivers can answer with OTLP's retryable codes instead of piling up memory.
 
 DuckDB runs without its own WAL (``RECOVERY_MODE no_wal_writes``): the request log replaces it.
 """
