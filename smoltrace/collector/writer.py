@@ -383,6 +383,10 @@ class StoreWriter:
                     self._known_digests.update(digests)
                     self._pending_items -= sum(p.request.items for p in duplicates)
                     self.stats.duplicates += len(duplicates)
+                    # Decided before the store stage can commit them: a held ack is released by a commit.
+                    hold = self._pending_items > self.ack_hold_items  # DuckDB is behind (flow control)
+                    if hold:
+                        self._held_acks.extend(fresh)
                     self._condition.notify_all()
         except Exception as exc:  # the disk refused the log write: nothing of the group is acknowledged
             log.error("request log write failed; %d request(s) answered with an error: %s", len(fresh), exc)
@@ -393,11 +397,8 @@ class StoreWriter:
             return
         for pending in duplicates:
             pending.future.set_result(WriteResult(pending.request.items, duplicate=True))
-        with self._condition:
-            if self._pending_items > self.ack_hold_items:  # DuckDB is behind: hold acks (flow control)
-                self._held_acks.extend(fresh)
-                return
-        _acknowledge(fresh)
+        if not hold:
+            _acknowledge(fresh)
 
     # -- stage 2: DuckDB ------------------------------------------------------------------------------
 
