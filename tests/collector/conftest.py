@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 
 from smoltrace.collector import Collector
@@ -19,3 +21,22 @@ def query_rows(collector, sql, params=None):
 @pytest.fixture
 def rows():
     return query_rows
+
+
+def _hold_writer(collector):
+    """Keep the DuckDB stage busy (as a long commit or checkpoint would) until the returned event is set."""
+    release, holding = threading.Event(), threading.Event()
+
+    def wait(_connection):
+        holding.set()
+        release.wait(10)
+
+    threading.Thread(target=collector.writer.run_exclusive, args=(wait,), daemon=True).start()
+    assert holding.wait(5)
+    return release
+
+
+@pytest.fixture
+def hold_writer():
+    """``hold_writer(collector)`` -> an event; the collector's writer is held until it is set."""
+    return _hold_writer

@@ -49,20 +49,9 @@ def test_retries_are_recognised_after_a_restart(store_path):
         assert conn.execute("SELECT count(*) FROM otel_traces").fetchone() == (2,)
 
 
-def hold_writer(collector):
-    """Keep the writer busy (as a long commit would) until the returned event is set."""
-    release, holding = threading.Event(), threading.Event()
-
-    def wait(_connection):
-        holding.set()
-        release.wait(10)
-
-    threading.Thread(target=collector.writer.run_exclusive, args=(wait,), daemon=True).start()
-    assert holding.wait(5)
-    return release
 
 
-def test_a_full_queue_is_refused_at_once_with_retryable_codes(store_path, rows):
+def test_a_full_queue_is_refused_at_once_with_retryable_codes(store_path, rows, hold_writer):
     with Collector.embedded(db_path=store_path, max_pending_items=10) as collector:
         client = RawOTLPClient(collector.grpc_endpoint)
         release = hold_writer(collector)

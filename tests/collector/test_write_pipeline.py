@@ -24,17 +24,6 @@ from smoltrace.store.database import pending_request_log_bytes, request_log_segm
 SPAN_COUNT_SQL = "SELECT count(*) AS n FROM otel_traces"
 
 
-def hold_writer(collector):
-    """Keep the DuckDB stage busy (as a long commit or checkpoint would) until the event is set."""
-    release, holding = threading.Event(), threading.Event()
-
-    def wait(_connection):
-        holding.set()
-        release.wait(10)
-
-    threading.Thread(target=collector.writer.run_exclusive, args=(wait,), daemon=True).start()
-    assert holding.wait(5)
-    return release
 
 
 def in_background(function, *args):
@@ -45,7 +34,7 @@ def in_background(function, *args):
     return thread, result
 
 
-def test_a_request_is_acknowledged_once_logged_and_read_only_once_committed(collector, rows):
+def test_a_request_is_acknowledged_once_logged_and_read_only_once_committed(collector, rows, hold_writer):
     client = RawOTLPClient(collector.grpc_endpoint)
     release = hold_writer(collector)
 
@@ -63,7 +52,7 @@ def test_a_request_is_acknowledged_once_logged_and_read_only_once_committed(coll
     assert collector.writer.pending_items == 0
 
 
-def test_acknowledgements_are_held_while_the_store_is_behind(store_path, rows):
+def test_acknowledgements_are_held_while_the_store_is_behind(store_path, rows, hold_writer):
     # max 20 items queued; above half of that, acknowledgements wait for the store to catch up
     with Collector.embedded(db_path=store_path, max_pending_items=20) as collector:
         client = RawOTLPClient(collector.grpc_endpoint)
@@ -84,7 +73,7 @@ def test_acknowledgements_are_held_while_the_store_is_behind(store_path, rows):
         assert rows(collector, SPAN_COUNT_SQL) == [{"n": 14}]
 
 
-def test_acknowledged_requests_not_yet_committed_survive_a_crash(collector, tmp_path):
+def test_acknowledged_requests_not_yet_committed_survive_a_crash(collector, tmp_path, hold_writer):
     """A crash image taken while DuckDB is behind the log: the store file plus the log segments."""
     client = RawOTLPClient(collector.grpc_endpoint)
     committed = trace_request(n_spans=3)
@@ -136,7 +125,7 @@ def test_an_acknowledged_request_the_store_refuses_is_kept_aside(store_path, row
         assert conn.execute("SELECT count(*) FROM otel_logs").fetchone() == (0,)
 
 
-def test_ack_after_commit_answers_only_once_the_rows_are_committed(store_path, rows):
+def test_ack_after_commit_answers_only_once_the_rows_are_committed(store_path, rows, hold_writer):
     with Collector.embedded(db_path=store_path, ack_after_commit=True) as collector:
         client = RawOTLPClient(collector.grpc_endpoint)
         release = hold_writer(collector)
@@ -152,7 +141,7 @@ def test_ack_after_commit_answers_only_once_the_rows_are_committed(store_path, r
         assert rows(collector, SPAN_COUNT_SQL) == [{"n": 13}]
 
 
-def test_a_query_waits_for_acknowledged_data_no_longer_than_its_time_limit(collector, caplog):
+def test_a_query_waits_for_acknowledged_data_no_longer_than_its_time_limit(collector, caplog, hold_writer):
     client = RawOTLPClient(collector.grpc_endpoint)
     release = hold_writer(collector)
     assert client.export("traces", trace_request(n_spans=4).SerializeToString())[0] == grpc.StatusCode.OK
