@@ -49,8 +49,6 @@ def test_retries_are_recognised_after_a_restart(store_path):
         assert conn.execute("SELECT count(*) FROM otel_traces").fetchone() == (2,)
 
 
-
-
 def test_a_full_queue_is_refused_at_once_with_retryable_codes(store_path, rows, hold_writer):
     with Collector.embedded(db_path=store_path, max_pending_items=10) as collector:
         client = RawOTLPClient(collector.grpc_endpoint)

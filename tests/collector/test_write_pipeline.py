@@ -24,8 +24,6 @@ from smoltrace.store.database import pending_request_log_bytes, request_log_segm
 SPAN_COUNT_SQL = "SELECT count(*) AS n FROM otel_traces"
 
 
-
-
 def in_background(function, *args):
     """Run ``function(*args)`` in a thread; returns (thread, result dict with 'value')."""
     result = {}
