@@ -6,7 +6,13 @@
    follows an fsync: a crash after it replays the request from the log (``request_log.py``). This is the
    store's write-ahead log, in the role a database's WAL plays for its commits.
 2. **Store** (thread ``st-writer``): takes everything the log made durable, in log order, and appends it
-   to DuckDB: one Arrow append per table and one transaction per batch, however many requests it holds.
+   to DuckDB: one Arrow append per table and one transaction per commit, however many requests it
+   holds. A commit holds whole row groups (``database.ROW_GROUP_SIZE`` rows per table) whenever it can:
+   DuckDB then compresses them and writes them to the file at commit, where a smaller transaction is
+   copied into the table and compressed by the next CHECKPOINT (~40% less DuckDB work). So a request's
+   rows may span two commits; the rows short of a row group wait (``PARTIAL_ROW_GROUP_WAIT_S`` at most)
+   and are committed at once when a reader waits for them. A request counts as committed once all its
+   rows are, and no CHECKPOINT ever stores part of a request (a crash would replay all of it).
    Every ``checkpoint_log_bytes`` of log (and every ``checkpoint_interval_s``) it starts a new log
    segment, runs CHECKPOINT (every committed row is written into the store file) and deletes the
    segments whose requests were all committed before that checkpoint.
@@ -85,6 +91,15 @@ CHECKPOINT_LOG_BYTES = 64 * 1024 * 1024
 #: How long a reader waits for the acknowledged requests to be committed before it reads anyway.
 READ_BARRIER_TIMEOUT_S = 60.0
 
+#: How long rows short of a whole row group may wait for more before they are committed anyway (a read
+#: through the collector, a checkpoint or a shutdown commits them at once).
+PARTIAL_ROW_GROUP_WAIT_S = 0.5
+
+# What a commit of the store stage includes (StoreWriter._commit_open).
+WHOLE_ROW_GROUPS = "whole row groups"  # per table, a multiple of database.ROW_GROUP_SIZE rows
+STARTED_REQUESTS = "started requests"  # every request some of whose rows are committed, and those before
+EVERYTHING = "everything"
+
 
 class QueueFullError(Exception):
     """The writer's queue holds as many items as it may; the client should retry later."""
@@ -112,6 +127,14 @@ class _Pending:
     future: Future = field(default_factory=Future)
     action: Callable | None = None  # run_exclusive: called with the connection instead of a write
     seq: int = 0  # position in the request log (1, 2, ...), set once logged
+    committed_rows: dict[str, int] = field(default_factory=dict)  # per table: rows already committed
+
+    def uncommitted_rows(self, table_name: str) -> int:
+        return self.request.tables[table_name].num_rows - self.committed_rows.get(table_name, 0)
+
+    @property
+    def fully_committed(self) -> bool:
+        return all(self.uncommitted_rows(name) == 0 for name in self.request.tables)
 
 
 @dataclass
@@ -172,7 +195,7 @@ class StoreWriter:
         db_path: str | Path,
         *,
         max_pending_items: int = 32_000,
-        max_batch_items: int = 8_000,
+        max_batch_items: int = 4 * database.ROW_GROUP_SIZE,
         checkpoint_interval_s: float = 10.0,
         checkpoint_log_bytes: int = CHECKPOINT_LOG_BYTES,
         memory_limit: str = "1GB",
@@ -198,6 +221,10 @@ class StoreWriter:
         # With ack_after_commit, every acknowledgement waits for its request's commit.
         self.ack_hold_items = 0 if ack_after_commit else max_pending_items // 2
         self._held_acks: list[_Pending] = []
+        # Store stage: requests taken from the log queue and not yet wholly committed, in log order.
+        self._open: collections.deque[_Pending] = collections.deque()
+        self._partial_since = 0.0  # when the rows now waiting for a whole row group started to wait
+        self._flush_requested = False  # a reader waits: commit everything now
         self._known_digests: set[str] = set()  # logged or committed: a byte-identical retry is a duplicate
         self._logged_seq = 0  # last request the log made durable (and acknowledged)
         self._committed_seq = 0  # last logged request whose rows are committed (or set aside)
@@ -249,23 +276,20 @@ class StoreWriter:
     def _recover(self) -> None:
         """Store the requests a crash left in the request log (acknowledged, maybe not checkpointed)."""
         segments = self.request_log.segments()
-        batch: list[_Pending] = []
         for signal, body in self.request_log.replay():
             self.stats.replayed_requests += 1
             digest = request_digest(signal, body)
             if digest in self._known_digests:  # already checkpointed (or earlier in the log)
                 continue
             try:
-                batch.append(_Pending(decode(signal, body), digest))
+                request = decode(signal, body)
             except OTLPDecodeError as exc:  # cannot happen for what this version logged; never fatal
                 log.error("request log: a %s request no longer decodes and is skipped: %s", signal, exc)
                 continue
             self._known_digests.add(digest)
-            if sum(p.request.items for p in batch) >= self.max_batch_items:
-                self._write(batch)
-                batch = []
-        if batch:
-            self._write(batch)
+            self._open.append(_Pending(request, digest))
+            self._commit_open(WHOLE_ROW_GROUPS)
+        self._commit_open(EVERYTHING)
         if segments:
             self._checkpoint_then_delete(segments)
             log.warning(
@@ -311,6 +335,9 @@ class StoreWriter:
         ``timeout_s`` passed first (a long exclusive action, a stalled disk)."""
         with self._condition:
             target = self._logged_seq
+            if self._committed_seq < target:
+                self._flush_requested = True  # rows waiting for a whole row group are committed now
+                self._condition.notify_all()
             return self._condition.wait_for(
                 lambda: self._committed_seq >= target or not (self._thread and self._thread.is_alive()),
                 timeout=timeout_s,
@@ -403,18 +430,22 @@ class StoreWriter:
     # -- stage 2: DuckDB ------------------------------------------------------------------------------
 
     def _take_logged(self) -> list[_Pending] | None:
-        """The next batch of logged requests (or one exclusive action); [] when only a checkpoint is
-        due; None once stopping and everything is committed."""
+        """The next logged requests (or one exclusive action); [] when nothing came in time (something
+        else may be due: a checkpoint, rows that waited long enough); None once stopping and drained."""
         with self._condition:
             while not self._logged:
                 if self._stopping and self._log_finished:
                     return None
-                self._condition.wait(timeout=1.0)
-                if not self._logged and self._due_for_checkpoint():
+                if self._open and self._must_commit_everything():
+                    return []
+                timeout = 1.0
+                if self._open:
+                    timeout = max(0.0, self._partial_since + PARTIAL_ROW_GROUP_WAIT_S - time.monotonic())
+                if not self._condition.wait(timeout=timeout) or self._due_for_checkpoint():
                     return []
             if self._logged[0].action is not None:
                 return [self._logged.popleft()]
-            batch, items = [], 0
+            batch, items = [], sum(p.request.items for p in self._open)
             while (
                 self._logged
                 and self._logged[0].action is None
@@ -430,13 +461,29 @@ class StoreWriter:
         while True:
             batch = self._take_logged()
             if batch is None:
+                self._settle(self._commit_open(EVERYTHING))
                 return
             if batch and batch[0].action is not None:
+                self._settle(self._commit_open(EVERYTHING))  # the action sees every earlier request
                 self._run_action(batch[0])
-            elif batch:
-                self._commit_batch(batch)
+                continue
+            if batch and not self._open:
+                self._partial_since = time.monotonic()
+            self._open.extend(batch)
+            self._settle(self._commit_open(EVERYTHING if self._must_commit_everything() else WHOLE_ROW_GROUPS))
             if self._due_for_checkpoint():
+                self._settle(self._commit_open(STARTED_REQUESTS))  # no checkpoint stores part of a request
                 self._checkpoint()
+
+    def _must_commit_everything(self) -> bool:
+        """Commit rows short of a whole row group too: a reader waits for them, they waited long
+        enough, every acknowledgement waits for its commit, or the collector stops."""
+        return (
+            self._flush_requested
+            or self.ack_hold_items == 0
+            or self._stopping
+            or time.monotonic() - self._partial_since >= PARTIAL_ROW_GROUP_WAIT_S
+        )
 
     def _run_action(self, pending: _Pending) -> None:
         try:
@@ -447,23 +494,15 @@ class StoreWriter:
         else:
             pending.future.set_result(result)
 
-    def _commit_batch(self, batch: list[_Pending]) -> None:
-        """Commit the batch's rows; a batch that fails is retried request by request, and a request that
-        still fails is set aside in a file (it was acknowledged, so it must not be lost)."""
-        try:
-            self._write(batch)
-        except Exception as exc:
-            if len(batch) > 1:
-                for pending in batch:
-                    self._commit_batch([pending])
-                return
-            try:
-                self._set_aside(batch[0], exc)
-            except Exception:
-                log.exception("store write failed for an acknowledged request, and so did keeping it aside")
+    def _settle(self, committed: list[_Pending]) -> None:
+        """Account for requests now wholly committed: reads may see them, their queue room is free and
+        acknowledgements held for flow control may go."""
         with self._condition:
-            self._committed_seq = batch[-1].seq
-            self._pending_items -= sum(p.request.items for p in batch)
+            if committed:
+                self._committed_seq = committed[-1].seq
+                self._pending_items -= sum(p.request.items for p in committed)
+            if self._committed_seq >= self._logged_seq:
+                self._flush_requested = False
             self._condition.notify_all()
             released = self._release_held_acks()
         _acknowledge(released)
@@ -480,11 +519,115 @@ class StoreWriter:
         released, self._held_acks = self._held_acks[:committed], self._held_acks[committed:]
         return released
 
+    def _commit_open(self, scope: str) -> list[_Pending]:
+        """Commit rows of the open requests, in log order per table, as ``scope`` says (WHOLE_ROW_GROUPS,
+        STARTED_REQUESTS or EVERYTHING), with the digests of the requests this completes; returns the
+        requests now wholly committed at the head of the open ones (and removes them).
+
+        A transaction that DuckDB refuses is retried request by request; a request that still fails is
+        set aside in a file (it was acknowledged, so it must not be lost)."""
+        quota = self._rows_to_commit(scope)
+        if any(quota.values()):
+            plan: list[tuple[_Pending, str, int, int]] = []  # (request, table, first row, end row)
+            for pending in self._open:
+                for table_name in pending.request.tables:
+                    rows = min(pending.uncommitted_rows(table_name), quota.get(table_name, 0))
+                    if rows:
+                        start = pending.committed_rows.get(table_name, 0)
+                        plan.append((pending, table_name, start, start + rows))
+                        quota[table_name] -= rows
+            try:
+                self._write(plan)
+            except Exception as exc:
+                log.debug("store write failed, retrying request by request: %s", exc)
+                for pending in {id(p): p for p, *_ in plan}.values():
+                    self._commit_alone(pending)
+            self._partial_since = time.monotonic()
+        committed = []
+        while self._open and self._open[0].fully_committed:
+            committed.append(self._open.popleft())
+        return committed
+
+    def _rows_to_commit(self, scope: str) -> dict[str, int]:
+        """Per table, how many of the open requests' uncommitted rows the next commit takes."""
+        uncommitted: dict[str, int] = collections.defaultdict(int)
+        through_started: dict[str, int] = {}
+        for pending in self._open:
+            for table_name in pending.request.tables:
+                uncommitted[table_name] += pending.uncommitted_rows(table_name)
+            if any(pending.committed_rows.values()) and not pending.fully_committed:
+                through_started = dict(uncommitted)
+        if scope == EVERYTHING:
+            return dict(uncommitted)
+        if scope == STARTED_REQUESTS:
+            return through_started
+        return {name: rows - rows % database.ROW_GROUP_SIZE for name, rows in uncommitted.items()}
+
+    def _write(self, plan: list[tuple[_Pending, str, int, int]]) -> None:
+        """One transaction: the planned row ranges, one Arrow append per table, and the digests of the
+        requests they complete (so that a restart knows them as stored)."""
+        conn = self.connection
+        slices: dict[str, list[pa.Table]] = collections.defaultdict(list)
+        for pending, table_name, start, end in plan:
+            slices[table_name].append(pending.request.tables[table_name].slice(start, end - start))
+        planned_rows = collections.Counter()
+        for pending, table_name, start, end in plan:
+            planned_rows[id(pending), table_name] = end
+        requests = list({id(p): p for p, *_ in plan}.values())
+        completed = [
+            p for p in requests
+            if all(planned_rows.get((id(p), name), p.committed_rows.get(name, 0)) == table.num_rows
+                   for name, table in p.request.tables.items())
+        ]  # fmt: skip
+        conn.begin()
+        try:
+            for table_name, parts in slices.items():
+                rows = pa.concat_tables(parts).select(self._table_columns[table_name])
+                conn.from_arrow(rows).insert_into(table_name)
+            if completed:
+                conn.execute(RECORD_DIGESTS_SQL, {
+                    "digests": [p.digest for p in completed],
+                    "signals": [p.request.signal for p in completed],
+                    "items": [p.request.items for p in completed],
+                })  # fmt: skip
+            conn.commit()
+        except Exception:
+            conn.rollback()
+            raise
+        for pending, table_name, _start, end in plan:
+            pending.committed_rows[table_name] = end
+        self.stats.commits += 1
+        self.stats.requests += len(completed)
+        self.stats.items += sum(p.request.items for p in completed)
+
+    def _commit_alone(self, pending: _Pending) -> None:
+        """Commit what is left of one request in its own transaction, else set it aside."""
+        plan = [
+            (pending, name, pending.committed_rows.get(name, 0), table.num_rows)
+            for name, table in pending.request.tables.items()
+            if pending.uncommitted_rows(name)
+        ]
+        if not plan:
+            return
+        try:
+            self._write(plan)
+        except Exception as exc:
+            try:
+                self._set_aside(pending, exc)
+            except Exception:
+                log.exception("store write failed for an acknowledged request, and so did keeping it aside")
+            for name, table in pending.request.tables.items():
+                pending.committed_rows[name] = table.num_rows  # settled: nothing more will be tried
+
     def _set_aside(self, pending: _Pending, exc: Exception) -> None:
-        """Keep an acknowledged request that DuckDB refused as Arrow IPC files next to the store."""
+        """Keep the rows of an acknowledged request that DuckDB refused (those not committed yet) as
+        Arrow IPC files next to the store."""
         folder = self.db_path.with_name(self.db_path.name + ".rejected")
         folder.mkdir(exist_ok=True)
         for table_name, table in pending.request.tables.items():
+            table = table.slice(pending.committed_rows.get(table_name, 0))
+            if not table.num_rows:
+                continue
             path = folder / f"{pending.digest}.{table_name}.arrow"
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)
@@ -536,27 +679,3 @@ class StoreWriter:
             finally:
                 self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
 
-    def _write(self, batch: list[_Pending]) -> None:
-        """Append the batch's rows and digests in one transaction (requests already deduplicated)."""
-        conn = self.connection
-        tables: dict[str, list[pa.Table]] = collections.defaultdict(list)
-        for pending in batch:
-            for table_name, table in pending.request.tables.items():
-                tables[table_name].append(table)
-        conn.begin()
-        try:
-            for table_name, parts in tables.items():
-                rows = pa.concat_tables(parts).select(self._table_columns[table_name])
-                conn.from_arrow(rows).insert_into(table_name)
-            conn.execute(RECORD_DIGESTS_SQL, {
-                "digests": [p.digest for p in batch],
-                "signals": [p.request.signal for p in batch],
-                "items": [p.request.items for p in batch],
-            })  # fmt: skip
-            conn.commit()
-        except Exception:
-            conn.rollback()
-            raise
-        self.stats.commits += 1
-        self.stats.requests += len(batch)
-        self.stats.items += sum(p.request.items for p in batch)
