@@ -197,11 +197,23 @@ def test_strings_everywhere(text):
     assert compare(req.SerializeToString(), expect_fast=True) == "fast"
 
 
-@pytest.mark.parametrize("value", [0.1, 1 / 3, 1e22, 1e-5, 123456789.0, 2.0**63, -1.5e-300, 1e15, 9007199254740993.0])
+@pytest.mark.parametrize(
+    "value", [0.1, 1 / 3, 1e22, 1e-5, 1e-4, 123456789.0, 2.0**63, -1.5e-300, 1e15, 1e16, 9007199254740993.0, 5e-324, -0.0]
+)
 def test_doubles_formatted_like_python(value):
     body = request(span({"d": value})).SerializeToString()
     decoded = FAST.decode(body).tables["otel_traces"]
     assert decoded.column("SpanAttributes")[0].as_py() == '{"d":' + json.dumps(value) + "}"  # repr's digits
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=50))
+def test_any_finite_double_is_written_as_json_dumps_writes_it(values):
+    """Shortest round-trip digits in repr's layout, subnormals, powers of two and signed zeros included."""
+    attributes = {f"d{i}": value for i, value in enumerate(values)}
+    decoded = FAST.decode(request(span(attributes)).SerializeToString()).tables["otel_traces"]
+    expected = "{" + ",".join(f'"d{i}":{json.dumps(value)}' for i, value in enumerate(values)) + "}"
+    assert decoded.column("SpanAttributes")[0].as_py() == expected
 
 
 def test_all_kinds_status_codes_ids_and_times():
