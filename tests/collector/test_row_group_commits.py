@@ -1,0 +1,130 @@
+"""The store stage commits whole row groups when it can.
+
+A transaction that appends at least a row group is compressed and written to the file by DuckDB at
+commit; a smaller one is copied into the table and compressed again at the next CHECKPOINT. So the
+writer commits a backlog as whole row groups (a request's rows may span two commits), commits the rest
+when a reader waits for it or after PARTIAL_ROW_GROUP_WAIT_S, and never lets a CHECKPOINT store part of
+a request (a restart replays a request whole).
+"""
+
+import shutil
+import threading
+import time
+
+import duckdb
+import pytest
+from otlp_requests import trace_request
+
+from smoltrace.collector import writer as writer_module
+from smoltrace.collector.decode import decode
+from smoltrace.collector.request_log import request_digest
+from smoltrace.collector.writer import StoreWriter
+from smoltrace.store.database import ROW_GROUP_SIZE, request_log_segments
+
+SPAN_COUNTS_SQL = 'SELECT count(*), count(DISTINCT "SpanId") FROM otel_traces'
+# Rows per row group of otel_traces, in file order (a row group may hold several segments per column).
+ROW_GROUP_ROWS_SQL = (
+    "SELECT sum(count) FROM pragma_storage_info('otel_traces') WHERE column_path = '[0]' "
+    "GROUP BY row_group_id ORDER BY row_group_id"
+)
+
+
+def submit(writer, n_spans):
+    """Queue one request of n_spans spans, as a receiver does; the future resolves once it is logged."""
+    body = trace_request(n_spans=n_spans).SerializeToString()
+    return writer.submit(decode("traces", body), request_digest("traces", body), body)
+
+
+def hold(writer):
+    """Keep the store stage busy until the returned event is set, so that a backlog builds up."""
+    release, holding = threading.Event(), threading.Event()
+    threading.Thread(
+        target=writer.run_exclusive, args=(lambda _connection: (holding.set(), release.wait(10)),), daemon=True
+    ).start()
+    assert holding.wait(5)
+    return release
+
+
+def wait_for(condition, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def counts(db_path):
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        return conn.execute(SPAN_COUNTS_SQL).fetchone(), [n for (n,) in conn.execute(ROW_GROUP_ROWS_SQL).fetchall()]
+
+
+@pytest.fixture
+def writer(store_path):
+    running = StoreWriter(store_path, max_pending_items=100_000)
+    running.start()
+    yield running
+    running.stop()
+
+
+def test_a_backlog_is_committed_as_whole_row_groups_and_the_rest_when_read(writer, store_path, monkeypatch):
+    monkeypatch.setattr(writer_module, "PARTIAL_ROW_GROUP_WAIT_S", 60.0)
+    assert ROW_GROUP_SIZE == 8192
+    release = hold(writer)
+    for future in [submit(writer, 6000) for _ in range(3)]:  # 18,000 spans
+        future.result(5)  # acknowledged once logged
+    release.set()
+
+    wait_for(lambda: writer.stats.commits == 1)
+    time.sleep(0.3)
+    # Two row groups (16,384 rows) are committed: the first two requests whole, 4,384 rows of the third;
+    # its last 1,616 rows wait for more.
+    assert (writer.stats.commits, writer.stats.requests, writer.stats.items) == (1, 2, 12000)
+    assert writer.pending_items == 6000
+
+    started = time.monotonic()
+    with writer.cursor(wait_s=30) as cursor:  # a reader does not wait out PARTIAL_ROW_GROUP_WAIT_S
+        assert cursor.execute(SPAN_COUNTS_SQL).fetchone() == (18000, 18000)
+    assert time.monotonic() - started < 10
+    assert (writer.stats.commits, writer.stats.requests, writer.stats.items) == (2, 3, 18000)
+
+    writer.stop()
+    assert counts(store_path) == ((18000, 18000), [8192, 8192, 1616])
+
+
+def test_rows_short_of_a_row_group_are_committed_after_the_wait(writer, monkeypatch):
+    monkeypatch.setattr(writer_module, "PARTIAL_ROW_GROUP_WAIT_S", 0.3)
+    started = time.monotonic()
+    submit(writer, 10).result(5)
+    wait_for(lambda: writer.stats.items == 10)
+    assert 0.25 <= time.monotonic() - started < 5
+    assert writer.pending_items == 0
+
+
+def test_a_checkpoint_never_stores_part_of_a_request(store_path, tmp_path, monkeypatch):
+    """A checkpoint right after a commit that split a request first commits the rest of that request:
+    a crash after it must not replay the request on top of its first rows."""
+    monkeypatch.setattr(writer_module, "PARTIAL_ROW_GROUP_WAIT_S", 60.0)
+    writer = StoreWriter(store_path, max_pending_items=100_000, checkpoint_log_bytes=1)  # checkpoint after every commit
+    writer.start()
+    try:
+        release = hold(writer)
+        for future in [submit(writer, 6000) for _ in range(3)]:
+            future.result(5)
+        release.set()
+        wait_for(lambda: writer.stats.checkpoints == 1)
+        # A crash image: the store file as the checkpoint left it, and whatever request log remains.
+        image = tmp_path / "image" / "store.duckdb"
+        image.parent.mkdir()
+        shutil.copy(store_path, image)
+        for segment in request_log_segments(store_path):
+            shutil.copy(segment, image.parent / segment.name.replace(store_path.name, image.name))
+    finally:
+        writer.stop()
+
+    assert counts(image)[0] == (18000, 18000)
+    restarted = StoreWriter(image)
+    restarted.start()
+    try:
+        with restarted.cursor() as cursor:
+            assert cursor.execute(SPAN_COUNTS_SQL).fetchone() == (18000, 18000)
+    finally:
+        restarted.stop()
