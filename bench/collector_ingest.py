@@ -222,7 +222,19 @@ def build_request(rng: random.Random, spans: int, attributes: int, unique: int, 
 
 def make_unique(template: bytes, seq: int) -> bytes:
     """The template with its placeholders replaced by ``seq``: a distinct request with distinct ids."""
-    return template.replace(ID_MARKER, struct.pack(">I", seq)).replace(TEXT_MARKER.encode(), b"%08x" % seq)
+    return fill_placeholders(split_at_placeholders(template), seq)
+
+
+def split_at_placeholders(template: bytes) -> list[list[bytes]]:
+    """The template cut at its placeholders, once per template: filling the pieces in is ~5x cheaper
+    than two bytes.replace scans of ~730 KB per request, CPU the load generator takes from the collector
+    on a small machine."""
+    return [piece.split(TEXT_MARKER.encode()) for piece in template.split(ID_MARKER)]
+
+
+def fill_placeholders(pieces: list[list[bytes]], seq: int) -> bytes:
+    text = b"%08x" % seq
+    return struct.pack(">I", seq).join([text.join(parts) for parts in pieces])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -242,6 +254,7 @@ def load_process(index: int, args, target: str, ready, go, start_at, results) ->
     # seq: 8 bits of process index, 24 of a counter; never 0xfeedface, so no id can keep the marker.
     next_seq = iter(range(index << 24, (index + 1) << 24)).__next__
     seq_lock = threading.Lock()
+    pieces = [split_at_placeholders(template) for template in pool]
     ready.put((index, sum(map(len, pool)) / len(pool)))
     go.wait()
     deadline = start_at.value + args.duration
@@ -264,7 +277,7 @@ def load_process(index: int, args, target: str, ready, go, start_at, results) ->
         while time.monotonic() < deadline:
             with seq_lock:
                 seq = next_seq()
-            body = make_unique(pool[k % len(pool)], seq)
+            body = fill_placeholders(pieces[k % len(pieces)], seq)
             k += args.connections
             while True:  # retry refusals (back-pressure) and transient errors until acknowledged
                 t0 = time.monotonic()
