@@ -20,5 +20,9 @@ def test_writer_and_http_threads_carry_os_names(tmp_path):
     with Collector.embedded(db_path=tmp_path / "store.duckdb"):
         during = os_thread_names()
         assert during["st-writer"] == before["st-writer"] + 1
+        assert during["st-request-log"] == before["st-request-log"] + 1
+        assert during["st-log-delete"] == before["st-log-delete"] + 1
         assert during["st-http"] == before["st-http"] + 1
-    assert os_thread_names()["st-writer"] == before["st-writer"]  # the writer ends with the collector
+    after = os_thread_names()
+    for name in ("st-writer", "st-request-log", "st-log-delete"):  # they end with the collector
+        assert after[name] == before[name]
