@@ -220,6 +220,7 @@ class StoreWriter:
         # Flow control: while more than this is waiting for DuckDB, acknowledgements of logged requests
         # wait for the store to catch up, so synchronous clients slow down instead of being refused.
         # With ack_after_commit, every acknowledgement waits for its request's commit.
+        self.ack_after_commit = ack_after_commit
         self.ack_hold_items = 0 if ack_after_commit else max_pending_items // 2
         self._held_acks: list[_Pending] = []
         # Store stage: requests taken from the log queue and not yet wholly committed, in log order.
@@ -490,7 +491,7 @@ class StoreWriter:
         enough, every acknowledgement waits for its commit, or the collector stops."""
         return (
             self._flush_requested
-            or self.ack_hold_items == 0
+            or self.ack_after_commit
             or self._stopping
             or time.monotonic() - self._partial_since >= PARTIAL_ROW_GROUP_WAIT_S
         )

@@ -140,6 +140,30 @@ def test_older_leaderboard_rows_keep_loading_after_an_upsert(stores, store, hub,
     assert new_row["notes"] is None and new_row["total_tests"] == 1
 
 
+# Task durations whose plain float sum rounds to 135.641 ms in one order and 135.64 ms in the other.
+ORDER_SENSITIVE_DURATIONS_MS = [17.544922, 32.076, 9.904, 16.11669, 22.326115, 13.413773, 24.259]
+
+
+def test_duration_totals_round_the_same_whatever_the_row_order():
+    """The view sums durations with fsum/favg and Python with math.fsum: the rounded totals agree to the
+    digit whatever order DuckDB scans the rows in (a plain sum did not: a flaky leaderboard check)."""
+    import duckdb
+
+    from smoltrace.hub.aggregate import leaderboard_row
+
+    durations = ORDER_SENSITIVE_DURATIONS_MS
+    assert round(sum(durations), 3) != round(sum(reversed(durations)), 3)  # the trap
+    python = leaderboard_row([{"execution_time_ms": d} for d in durations], "tool", {})
+    for order in (durations, durations[::-1]):
+        with duckdb.connect() as conn:
+            conn.execute("CREATE TABLE r (execution_time_ms DOUBLE)")
+            conn.executemany("INSERT INTO r VALUES (?)", [[d] for d in order])
+            total, average = conn.execute(
+                "SELECT round(fsum(execution_time_ms), 3), round(favg(execution_time_ms), 3) FROM r"
+            ).fetchone()
+        assert (total, average) == (python["total_duration_ms"], python["avg_duration_ms"]) == (135.641, 19.377)
+
+
 def test_compute_leaderboard_row_matches_the_view(stores, store):
     from smoltrace.hub.aggregate import leaderboard_row
     from smoltrace.utils import compute_leaderboard_row

@@ -5,6 +5,8 @@
 -- (task_gpu_energy),
 -- so the rows of a `--agent-type both` run add up instead of each claiming the whole run. NULL for
 -- runs without GPU samples; energy NULL too when no GPU could measure it.
+-- Durations are summed with compensated summation (fsum/favg): a plain float sum depends on the row
+-- order, and its last bits decided how a total such as 67.4195 ms rounded.
 CREATE OR REPLACE VIEW leaderboard AS
 SELECT
     r.run_id,
@@ -21,8 +23,8 @@ SELECT
     round(100.0 * count(*) FILTER (WHERE r.correct_tool) / count(*), 2) AS correct_tool_rate,
     round(100.0 * count(*) FILTER (WHERE r.final_answer_called) / count(*), 2) AS final_answer_rate,
     round(avg(r.steps), 2) AS avg_steps,
-    round(avg(r.execution_time_ms), 3) AS avg_duration_ms,
-    round(sum(r.execution_time_ms), 3) AS total_duration_ms,
+    round(favg(r.execution_time_ms), 3) AS avg_duration_ms,
+    round(fsum(r.execution_time_ms), 3) AS total_duration_ms,
     sum(r.prompt_tokens)::BIGINT AS prompt_tokens,
     sum(r.completion_tokens)::BIGINT AS completion_tokens,
     sum(r.total_tokens)::BIGINT AS total_tokens,
