@@ -220,11 +220,6 @@ def build_request(rng: random.Random, spans: int, attributes: int, unique: int, 
     return request.SerializeToString()
 
 
-def make_unique(template: bytes, seq: int) -> bytes:
-    """The template with its placeholders replaced by ``seq``: a distinct request with distinct ids."""
-    return fill_placeholders(split_at_placeholders(template), seq)
-
-
 def split_at_placeholders(template: bytes) -> list[list[bytes]]:
     """The template cut at its placeholders, once per template: filling the pieces in is ~5x cheaper
     than two bytes.replace scans of ~730 KB per request, CPU the load generator takes from the collector
@@ -233,6 +228,7 @@ def split_at_placeholders(template: bytes) -> list[list[bytes]]:
 
 
 def fill_placeholders(pieces: list[list[bytes]], seq: int) -> bytes:
+    """The template with its placeholders replaced by ``seq``: a distinct request with distinct ids."""
     text = b"%08x" % seq
     return struct.pack(">I", seq).join([text.join(parts) for parts in pieces])
 

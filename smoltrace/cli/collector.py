@@ -36,7 +36,7 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
 @click.option("--ack-after-commit", is_flag=True, default=False,
               help="Answer an export only once its rows are committed to DuckDB, not as soon as the request "
                    "log holds it. Both are durable and every query sees acknowledged data either way; this one "
-                   "is slower under load (ingest benchmark, 2 cores, interleaved: ~30k instead of ~40k spans/s).")  # fmt: skip
+                   "is slower under load (ingest benchmark, 2 cores, interleaved: 34-38k instead of 50-57k spans/s).")  # fmt: skip
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
               help="Log verbosity.")  # fmt: skip
 def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit,

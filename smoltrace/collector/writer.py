@@ -17,7 +17,7 @@
    segment, runs CHECKPOINT (every committed row is written into the store file) and deletes the
    segments whose requests were all committed before that checkpoint.
 
-Why two stages: a commit, and above all a CHECKPOINT (~0.3 s every 64 MB), no longer holds up the
+Why two stages: a commit, and a CHECKPOINT (its fsync of the store file), no longer hold up the
 acknowledgements, so clients keep sending while DuckDB works and the store stage gets large batches
 (DuckDB's fixed cost per append and per commit, ~2.5 ms, is then spread over thousands of rows).
 
@@ -181,6 +181,11 @@ class ReadCursor:
 
     def __del__(self) -> None:
         self._release()  # DuckDB closes the cursor itself when it is garbage-collected
+
+
+def _requests_in(plan: list[tuple[_Pending, str, int, int]]) -> list[_Pending]:
+    """The requests a commit plan touches, once each, in plan order."""
+    return list({id(pending): pending for pending, *_ in plan}.values())
 
 
 def _acknowledge(logged: list[_Pending]) -> None:
@@ -551,7 +556,7 @@ class StoreWriter:
                 self._write(plan)
             except Exception as exc:
                 log.debug("store write failed, retrying request by request: %s", exc)
-                for pending in {id(p): p for p, *_ in plan}.values():
+                for pending in _requests_in(plan):
                     self._commit_alone(pending)
             self._partial_since = time.monotonic()
         committed = []
@@ -581,13 +586,10 @@ class StoreWriter:
         slices: dict[str, list[pa.Table]] = collections.defaultdict(list)
         for pending, table_name, start, end in plan:
             slices[table_name].append(pending.request.tables[table_name].slice(start, end - start))
-        planned_rows = collections.Counter()
-        for pending, table_name, start, end in plan:
-            planned_rows[id(pending), table_name] = end
-        requests = list({id(p): p for p, *_ in plan}.values())
+        end_rows = {(id(pending), table_name): end for pending, table_name, _start, end in plan}
         completed = [
-            p for p in requests
-            if all(planned_rows.get((id(p), name), p.committed_rows.get(name, 0)) == table.num_rows
+            p for p in _requests_in(plan)
+            if all(end_rows.get((id(p), name), p.committed_rows.get(name, 0)) == table.num_rows
                    for name, table in p.request.tables.items())
         ]  # fmt: skip
         conn.begin()

@@ -51,14 +51,10 @@ def _fsum(values):
     return math.fsum(present) if present else None
 
 
-def _favg(values):
+def _avg(values):
+    """Mean independent of the values' order, as the view's favg (and exact for integers, as its avg)."""
     present = [v for v in values if v is not None]
     return math.fsum(present) / len(present) if present else None
-
-
-def _avg(values):
-    present = [v for v in values if v is not None]
-    return sum(present) / len(present) if present else None
 
 
 def _rate(rows, key):
@@ -96,7 +92,7 @@ def leaderboard_row(results: list[dict], agent_type: str, run: dict | None = Non
         "correct_tool_rate": _rate(results, "correct_tool"),
         "final_answer_rate": _rate(results, "final_answer_called"),
         "avg_steps": sql_round(_avg(r.get("steps") for r in results), 2),
-        "avg_duration_ms": sql_round(_favg(r.get("execution_time_ms") for r in results), 3),
+        "avg_duration_ms": sql_round(_avg(r.get("execution_time_ms") for r in results), 3),
         "total_duration_ms": sql_round(_fsum(r.get("execution_time_ms") for r in results), 3),
         "prompt_tokens": _sum(r.get("prompt_tokens") for r in results),
         "completion_tokens": _sum(r.get("completion_tokens") for r in results),
