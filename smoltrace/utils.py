@@ -50,12 +50,14 @@ def push_results_to_hf(all_results, trace_data, metric_data, results_repo, trace
     """
     from huggingface_hub import HfApi, constants
 
+    from smoltrace.hub.privacy import load_policy
     from smoltrace.hub.publish import _Steps, push_run_datasets
     from smoltrace.hub.rows import from_memory
 
     run_id = run_id or metric_data.get("run_id") or next((r["run_id"] for rs in all_results.values() for r in rs), None)
-    data = from_memory(all_results, trace_data, metric_data, run_id, {"run_id": run_id, "model": model_name})
     token = _token(hf_token)
+    data = from_memory(all_results, trace_data, metric_data, run_id, {"run_id": run_id, "model": model_name})
+    data = load_policy(token=token).apply_run(data)  # what leaves the machine: see smoltrace.hub.privacy
     steps = _Steps(run_id, constants.ENDPOINT, token)
     return push_run_datasets(HfApi(token=token), data, (results_repo, traces_repo, metrics_repo),
                              private=private, step=steps.step)  # fmt: skip
@@ -106,10 +108,12 @@ def update_leaderboard(leaderboard_repo: str, leaderboard_row: dict, hf_token: s
     from huggingface_hub import HfApi, constants
 
     from smoltrace.hub import leaderboard
-    from smoltrace.hub.publish import _Steps
+    from smoltrace.hub.privacy import load_policy
+    from smoltrace.hub.publish import HUB_COLUMNS, _Steps
 
     token = _token(hf_token)
+    row = load_policy(token=token).row(leaderboard_row, keep=HUB_COLUMNS)  # the Hub's own names stay as given
     steps = _Steps(leaderboard_row.get("run_id"), constants.ENDPOINT, token)
     with steps.step(f"updating {leaderboard_repo}"):
-        table = leaderboard.update(HfApi(token=token), leaderboard_repo, [leaderboard_row], private=private)
+        table = leaderboard.update(HfApi(token=token), leaderboard_repo, [row], private=private)
     return table.num_rows

@@ -87,7 +87,8 @@ def parse_model_args(values: tuple[str, ...]) -> dict:
               help="hub: publish datasets to the Hugging Face Hub; json: write files to --output-dir.")  # fmt: skip
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("./smoltrace_results"),
               help="Folder for --output-format json (a timestamped subfolder per run).")  # fmt: skip
-@click.option("--private", is_flag=True, help="Make the Hub datasets private.")
+@click.option("--private/--public", default=True, help="Visibility of the Hub datasets this run creates "
+              "(--output-format hub); what is uploaded goes through the privacy policy (README).")  # fmt: skip
 @click.option("--prompt-yml", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="smolagents prompt templates (YAML) for both agents.")  # fmt: skip
 @click.option("--mcp-server-url", default=None, help="MCP server (streamable HTTP) whose tools are added to the agents.")
