@@ -24,6 +24,7 @@ from smoltrace.collector.grpc_server import SERVICES
 from smoltrace.collector.ingest import AckTimeoutError, Ingestor
 from smoltrace.collector.otlp_json import json_to_protobuf
 from smoltrace.collector.writer import QueueFullError, WriterStoppedError
+from smoltrace.web.routes import view_routes
 
 log = logging.getLogger("smoltrace.collector")
 
@@ -124,11 +125,13 @@ async def _health(request: Request) -> Response:
 
 
 def create_app(ingestor: Ingestor, *, token: str | None, max_body_bytes: int, extra_routes=()) -> Starlette:
-    """The collector's HTTP app: OTLP receiver, health check, and any extra routes (the query API)."""
+    """The collector's HTTP app: OTLP receiver, health check, any extra routes (the query API), and the
+    web view's pages at ``/`` (static files: they read through the query API, with its token)."""
     routes = [
         *create_otlp_routes(ingestor, token=token, max_body_bytes=max_body_bytes),
         Route("/health", _health, methods=["GET"]),
         *extra_routes,
+        *view_routes(),
     ]
     return Starlette(routes=routes)
 

@@ -1,0 +1,197 @@
+// Compare: two runs task by task. A task is matched on its uid (agent type and task id); it "flips"
+// when it succeeded in one run and failed in the other. Flips come from `results`; the totals are the
+// two runs' `leaderboard` rows. Each part of the page is one entry of SECTIONS, so that a later view
+// (success-rate confidence intervals, a run comparison view) is one more entry, with its own query.
+
+import { query, queryAll } from "../api.js";
+import { format, h, message, pageHref, section } from "../dom.js";
+import { DataTable } from "../table.js";
+
+export const TOTAL_METRICS = [
+  { name: "total_tests", label: "Tasks", kind: "int" },
+  { name: "successful_tests", label: "Successful", kind: "int" },
+  { name: "success_rate", label: "Success", kind: "pct" },
+  { name: "tool_called_rate", label: "Tool called", kind: "pct" },
+  { name: "correct_tool_rate", label: "Correct tool", kind: "pct" },
+  { name: "final_answer_rate", label: "Final answer", kind: "pct" },
+  { name: "avg_steps", label: "Avg steps", kind: "num" },
+  { name: "avg_duration_ms", label: "Avg duration", kind: "ms" },
+  { name: "total_duration_ms", label: "Total duration", kind: "ms" },
+  { name: "total_tokens", label: "Tokens", kind: "int" },
+  { name: "total_cost_usd", label: "Cost", kind: "usd" },
+  { name: "total_energy_wh", label: "GPU energy", kind: "wh" },
+];
+
+export const CHANGES = {
+  fixed: "fixed (✗ → ✓)",
+  broken: "broken (✓ → ✗)",
+  same_success: "both ✓",
+  same_failure: "both ✗",
+  only_a: "only in A",
+  only_b: "only in B",
+};
+
+/** Pairs of the two runs' task executions by task uid, each with how it changed from A to B. */
+export function pairTasks(rows, a, b) {
+  const pairs = new Map();
+  for (const row of rows) {
+    const side = row.run_id === a ? "a" : row.run_id === b ? "b" : null;
+    if (!side) continue;
+    if (!pairs.has(row.task_uid)) pairs.set(row.task_uid, { task_uid: row.task_uid, a: null, b: null });
+    const pair = pairs.get(row.task_uid);
+    if (!pair[side]) pair[side] = row; // a uid runs once per run; keep the first if it ever ran twice
+  }
+  return [...pairs.values()].map((pair) => ({ ...pair, change: changeOf(pair) }));
+}
+
+function changeOf({ a, b }) {
+  if (!b) return "only_a";
+  if (!a) return "only_b";
+  if (a.success === b.success) return a.success ? "same_success" : "same_failure";
+  return b.success ? "fixed" : "broken";
+}
+
+const SECTIONS = [
+  { title: "Totals", render: totalsSection },
+  { title: "Changes", render: changesSection },
+  { title: "Tasks", render: tasksSection },
+];
+
+export async function render(ctx) {
+  ctx.main.append(h("h1", { text: "Compare runs" }));
+  const a = ctx.params.get("a") || "";
+  const b = ctx.params.get("b") || "";
+  const choices = await query("run_choices");
+  if (!ctx.alive()) return;
+  ctx.main.append(pickers(ctx, choices, a, b));
+  if (!a || !b) {
+    ctx.main.append(message("Pick two runs to compare."));
+    return;
+  }
+  if (a === b) {
+    ctx.main.append(message("Pick two different runs."));
+    return;
+  }
+  const data = await queryAll({ tasks: ["compare_tasks", { a, b }], totals: ["compare_totals", { a, b }] });
+  if (!ctx.alive()) return;
+  const view = { ctx, a, b, pairs: pairTasks(data.tasks, a, b), totals: data.totals };
+  for (const part of SECTIONS) ctx.main.append(section(part.title, part.render(view)));
+}
+
+function pickers(ctx, choices, a, b) {
+  const label = (run) => `${run.started_at ? format("time", run.started_at) : "?"} · ${run.model ?? "?"} · ${run.agent_types ?? ""} · ${run.run_id}`;
+  const select = (id, value) => h("select", { id, name: id },
+    h("option", { value: "", text: "choose a run" }),
+    choices.map((run) => h("option", { value: run.run_id, text: label(run), selected: run.run_id === value })));
+  const pickA = select("run-a", a);
+  const pickB = select("run-b", b);
+  const go = () => {
+    location.hash = pageHref("compare", null, { a: pickA.value, b: pickB.value, only: ctx.params.get("only") });
+  };
+  pickA.addEventListener("change", go);
+  pickB.addEventListener("change", go);
+  const swap = h("button", { type: "button", id: "swap-runs", text: "Swap A ⇄ B", onclick: () => {
+    [pickA.value, pickB.value] = [pickB.value, pickA.value];
+    go();
+  } });
+  return h("form", { class: "filters pickers", onsubmit: (e) => e.preventDefault() },
+    h("label", { for: "run-a" }, "A"), pickA, h("label", { for: "run-b" }, "B"), pickB, swap);
+}
+
+function totalsSection({ a, b, totals }) {
+  const agentTypes = [...new Set(totals.map((t) => t.agent_type))].sort();
+  const rowOf = (run, agent) => totals.find((t) => t.run_id === run && t.agent_type === agent) || null;
+  const table = h("table", { id: "compare-totals", class: "data" });
+  const head = h("tr", {}, h("th", { scope: "col", text: "" }));
+  for (const agent of agentTypes) {
+    head.append(h("th", { scope: "col", text: `${agent}: A` }), h("th", { scope: "col", text: `${agent}: B` }),
+      h("th", { scope: "col", text: `${agent}: B − A` }));
+  }
+  const body = h("tbody");
+  for (const metric of TOTAL_METRICS) {
+    const tr = h("tr", { dataset: { metric: metric.name } }, h("th", { scope: "row", text: metric.label }));
+    for (const agent of agentTypes) {
+      const x = rowOf(a, agent)?.[metric.name] ?? null;
+      const y = rowOf(b, agent)?.[metric.name] ?? null;
+      const delta = typeof x === "number" && typeof y === "number" ? y - x : null;
+      for (const [side, value] of [["a", x], ["b", y]]) {
+        tr.append(h("td", { class: "num", dataset: { col: metric.name, run: side, agent, value: JSON.stringify(value) }, text: format(metric.kind, value) }));
+      }
+      tr.append(deltaCell(metric, delta, agent));
+    }
+    body.append(tr);
+  }
+  table.append(h("thead", {}, head), body);
+  return [
+    h("p", { class: "legend" }, "A: ", h("a", { href: pageHref("run", a), class: "mono", text: a }),
+      " · B: ", h("a", { href: pageHref("run", b), class: "mono", text: b })),
+    h("div", { class: "scroll" }, table),
+  ];
+}
+
+/** B − A, signed; a difference that rounds to nothing at the metric's precision shows as zero. */
+export function formatDelta(kind, delta) {
+  if (delta === null) return { text: "—", direction: "" };
+  const size = format(kind, Math.abs(delta));
+  if (size === format(kind, 0)) return { text: size, direction: "" };
+  return delta > 0 ? { text: `+${size}`, direction: "up" } : { text: `−${size}`, direction: "down" };
+}
+
+function deltaCell(metric, delta, agent) {
+  const { text, direction } = formatDelta(metric.kind, delta);
+  return h("td", { class: `num delta ${direction}`.trim(), dataset: { col: metric.name, run: "delta", agent }, text });
+}
+
+function changesSection({ pairs }) {
+  const counts = Object.fromEntries(Object.keys(CHANGES).map((k) => [k, 0]));
+  pairs.forEach((p) => (counts[p.change] += 1));
+  const list = h("dl", { class: "facts changes", id: "compare-changes" });
+  for (const [change, label] of Object.entries(CHANGES)) {
+    list.append(h("dt", { text: label }), h("dd", { class: change, dataset: { col: change, value: String(counts[change]) }, text: String(counts[change]) }));
+  }
+  return list;
+}
+
+function tasksSection({ ctx, pairs }) {
+  const onlyFlips = ctx.params.get("only") === "flips";
+  const toggle = h("input", { type: "checkbox", id: "only-flips", checked: onlyFlips, "data-key-f": "" });
+  const side = (pair, name, kind) => ({ name: `${name}_${pair}`, kind });
+  const columns = [
+    { name: "task_uid", label: "Task", kind: "id" },
+    { name: "change", label: "Change", kind: "text", value: (p) => CHANGES[p.change] },
+    { ...side("a", "success", "bool"), label: "A", value: (p) => p.a?.success ?? null, href: (p) => (p.a ? pageHref("task", p.a.trace_id) : null) },
+    { ...side("b", "success", "bool"), label: "B", value: (p) => p.b?.success ?? null, href: (p) => (p.b ? pageHref("task", p.b.trace_id) : null) },
+    { ...side("a", "steps", "int"), label: "Steps A", value: (p) => p.a?.steps ?? null },
+    { ...side("b", "steps", "int"), label: "Steps B", value: (p) => p.b?.steps ?? null },
+    { ...side("a", "total_tokens", "int"), label: "Tokens A", value: (p) => p.a?.total_tokens ?? null },
+    { ...side("b", "total_tokens", "int"), label: "Tokens B", value: (p) => p.b?.total_tokens ?? null },
+    { ...side("a", "execution_time_ms", "ms"), label: "Duration A", value: (p) => p.a?.execution_time_ms ?? null },
+    { ...side("b", "execution_time_ms", "ms"), label: "Duration B", value: (p) => p.b?.execution_time_ms ?? null },
+    { ...side("a", "stop_reason", "text"), label: "Stop A", value: (p) => p.a?.stop_reason ?? null },
+    { ...side("b", "stop_reason", "text"), label: "Stop B", value: (p) => p.b?.stop_reason ?? null },
+  ];
+  const table = new DataTable({
+    id: "compare-tasks",
+    columns,
+    key: (p) => p.task_uid,
+    rowHref: (p) => pageHref("task", (p.b || p.a).trace_id),
+    rowClass: (p) => `change-${p.change}`,
+  });
+  const count = h("span", { class: "count", id: "compare-count" });
+  const draw = () => {
+    const shown = pairs.filter((p) => !toggle.checked || p.change === "fixed" || p.change === "broken");
+    table.update(shown);
+    count.textContent = `${shown.length} of ${pairs.length} tasks`;
+  };
+  toggle.addEventListener("change", () => {
+    const params = Object.fromEntries(ctx.params.entries());
+    ctx.replaceParams({ ...params, only: toggle.checked ? "flips" : null });
+    draw();
+  });
+  draw();
+  return [
+    h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
+      h("label", { class: "check" }, toggle, " Only tasks that flipped ", h("kbd", { text: "f" })), count),
+    h("div", { class: "scroll" }, table.element),
+  ];
+}

@@ -1,0 +1,50 @@
+// Runs: newest first, live. While a run is `running` the page asks again every second (every five
+// otherwise, to show new runs) and updates the rows in place.
+
+import { query } from "../api.js";
+import { h, message, pageHref } from "../dom.js";
+import { DataTable } from "../table.js";
+
+const LIVE_MS = 1000;
+const IDLE_MS = 5000;
+
+export const COLUMNS = [
+  { name: "run_id", label: "Run", kind: "id", href: (r) => pageHref("run", r.run_id) },
+  { name: "status", label: "Status", kind: "text" },
+  { name: "progress", label: "Tasks done", kind: "progress", value: (r) => [r.completed_tasks, r.planned_tasks],
+    title: "completed / planned task executions" },
+  { name: "model", label: "Model", kind: "text" },
+  { name: "provider", label: "Provider", kind: "text" },
+  { name: "dataset", label: "Dataset", kind: "text" },
+  { name: "success_rate", label: "Success", kind: "pct", title: "successful / completed task executions" },
+  { name: "total_tokens", label: "Tokens", kind: "int" },
+  { name: "total_cost_usd", label: "Cost", kind: "usd" },
+  { name: "total_energy_wh", label: "GPU energy", kind: "wh" },
+  { name: "started_at", label: "Started (UTC)", kind: "time" },
+];
+
+export async function render(ctx) {
+  ctx.main.append(h("h1", { text: "Runs" }));
+  const table = new DataTable({
+    id: "runs-table",
+    columns: COLUMNS,
+    key: (r) => r.run_id,
+    rowHref: (r) => pageHref("run", r.run_id),
+    rowClass: (r) => `status-${r.status}`,
+  });
+  const empty = message("No runs in this store yet. Run smoltrace-eval, and they show here as they arrive.");
+  const wrap = h("div", { class: "scroll" }, table.element);
+  ctx.main.append(empty, wrap);
+
+  let rows = [];
+  const load = async () => {
+    rows = await query("runs");
+    if (!ctx.alive()) return;
+    table.update(rows);
+    empty.hidden = rows.length > 0;
+    wrap.hidden = rows.length === 0;
+    ctx.main.dataset.refreshedAt = String(Date.now());
+  };
+  await load();
+  ctx.repeat(() => (rows.some((r) => r.status === "running") ? LIVE_MS : IDLE_MS), load);
+}
