@@ -2,11 +2,29 @@
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "run_evaluation", "cleanup_datasets", "discover_smoltrace_datasets", "group_datasets_by_run", "filter_runs",
+    "copy_standard_datasets",
+]  # fmt: skip
+
+# name -> module: SMOLTRACE's top-level API, imported on first use so that ``import smoltrace`` stays light
+_EXPORTS = {
+    "run_evaluation": "smoltrace.core",
+    "cleanup_datasets": "smoltrace.hub.cleanup",
+    "discover_smoltrace_datasets": "smoltrace.hub.cleanup",
+    "group_datasets_by_run": "smoltrace.hub.cleanup",
+    "filter_runs": "smoltrace.hub.cleanup",
+    "copy_standard_datasets": "smoltrace.hub.copy_datasets",
+}
+
 
 def __getattr__(name):
-    """Lazy exports, so that ``import smoltrace`` stays light."""
-    if name == "cleanup_datasets":
-        from smoltrace.hub.cleanup import cleanup_datasets
+    if name in _EXPORTS:
+        import importlib
 
-        return cleanup_datasets
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'smoltrace' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -10,37 +9,18 @@ from pathlib import Path
 
 import click
 
+from smoltrace.cli.options import SmoltraceCommand, parse_model_args
 from smoltrace.runner.agents import AgentConfigError
-from smoltrace.runner.config import EvalConfig
+from smoltrace.runner.config import MCP_TRANSPORTS, PURPOSES, SEARCH_PROVIDERS, EvalConfig
+from smoltrace.runner.optional_tools import OPTIONAL_TOOLS
 from smoltrace.runner.models import PROVIDERS, ModelConfigError
 from smoltrace.runner.tasks import TaskLoadError
 from smoltrace.runner.telemetry import CollectorUnreachableError
 from smoltrace.store.database import DB_ENV_VAR
 
 
-def parse_model_args(values: tuple[str, ...]) -> dict:
-    """``--model-args '{"temperature": 0}'`` or ``--model-args temperature=0 --model-args max_tokens=64``."""
-    parsed: dict = {}
-    for value in values:
-        text = value.strip()
-        if text.startswith("{"):
-            try:
-                document = json.loads(text)
-            except ValueError as exc:
-                raise click.BadParameter(f"not a JSON object: {exc}", param_hint="--model-args") from None
-            parsed.update(document)
-            continue
-        key, sep, raw = text.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE or a JSON object, got {value!r}", param_hint="--model-args")
-        try:
-            parsed[key.strip()] = json.loads(raw)
-        except ValueError:
-            parsed[key.strip()] = raw
-    return parsed
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.command(cls=SmoltraceCommand, greedy=("--model-args", "--enable-tools", "--additional-imports"),
+               context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.option("--model", required=True, help="Model id, e.g. openai/gpt-4o-mini, or smollm2-135m (the bundled "
               "offline model, with --provider transformers).")  # fmt: skip
 @click.option("--provider", type=click.Choice(PROVIDERS), default="litellm",
@@ -48,6 +28,8 @@ def parse_model_args(values: tuple[str, ...]) -> dict:
                    "inference: Hugging Face inference providers; openai: any OpenAI-compatible server at --api-base.")  # fmt: skip
 @click.option("--hf-token", envvar="HF_TOKEN", show_envvar=True, default=None,
               help="Hugging Face token (Hub datasets, inference providers, publishing). Never recorded.")  # fmt: skip
+@click.option("--hf-inference-provider", default=None, help="With --provider inference: the Hugging Face inference "
+              "provider to route to (e.g. together, fireworks-ai, hf-inference). Default: Hugging Face's choice.")  # fmt: skip
 @click.option("--agent-type", type=click.Choice(["tool", "code", "both"]), default="both", help="Agents to evaluate.")
 @click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]), default=None,
               help="Only tasks of this difficulty (default: all).")  # fmt: skip
@@ -63,8 +45,9 @@ def parse_model_args(values: tuple[str, ...]) -> dict:
               help="Seconds before a task is stopped and recorded as 'timeout'.")  # fmt: skip
 @click.option("--parallel-workers", type=click.IntRange(min=1), default=1,
               help="Tasks run concurrently (API models; local models run one at a time).")  # fmt: skip
-@click.option("--model-args", multiple=True, help="Extra model arguments passed to every generation call: a JSON "
-              "object or KEY=VALUE (repeatable), e.g. temperature=0 max_tokens=512.")  # fmt: skip
+@click.option("--model-args", multiple=True, metavar="KEY=VALUE...", help="Model arguments passed to every "
+              "generation call, as in SMOLTRACE: --model-args temperature=0.7 top_p=0.9 max_tokens=2048 (or the flag "
+              "repeated, or a JSON object). Values are typed: JSON, numbers, true/false, else text. Default: none.")  # fmt: skip
 @click.option("--api-base", default=None, help="Model server URL (ollama default http://localhost:11434; required "
               "for --provider openai).")  # fmt: skip
 @click.option("--enable-otel", is_flag=True, help="Accepted for SMOLTRACE compatibility. Telemetry is always "
@@ -90,8 +73,33 @@ def parse_model_args(values: tuple[str, ...]) -> dict:
 @click.option("--private/--public", default=True, help="Visibility of the Hub datasets this run creates "
               "(--output-format hub); what is uploaded goes through the privacy policy (README).")  # fmt: skip
 @click.option("--prompt-yml", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="smolagents prompt templates (YAML) for both agents.")  # fmt: skip
-@click.option("--mcp-server-url", default=None, help="MCP server (streamable HTTP) whose tools are added to the agents.")
+              help="Agent settings (YAML), as in SMOLTRACE: system_prompt, max_steps, name, description, "
+                   "verbosity_level; for code agents also prompt_templates, additional_authorized_imports, "
+                   "planning_interval. An explicit --max-steps wins over its max_steps. Default: none.")  # fmt: skip
+@click.option("--additional-imports", multiple=True, metavar="MODULE...", help="Modules the CodeAgent (and "
+              "python_interpreter) may import, e.g. --additional-imports pandas numpy. Default: none.")  # fmt: skip
+@click.option("--enable-tools", multiple=True, metavar="TOOL...", help="Tools added to the suite's own: "
+              + "; ".join(f"{name}: {what}" for name, what in OPTIONAL_TOOLS.items()) + ". Default: none.")  # fmt: skip
+@click.option("--search-provider", type=click.Choice(SEARCH_PROVIDERS), default="duckduckgo",
+              help="Web search behind google_search: duckduckgo (no key), serper (SERPER_API_KEY) or brave "
+                   "(BRAVE_API_KEY).")  # fmt: skip
+@click.option("--search-url", default=None, help="The search provider's API URL, for a proxy or a self-hosted "
+              "endpoint speaking its protocol. Default: the provider's public URL.")  # fmt: skip
+@click.option("--working-directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The folder the file tools (read_file, write_file, list_directory, search_files) are kept "
+                   "inside. Default: the current folder.")  # fmt: skip
+@click.option("--mcp-server-url", multiple=True, metavar="[NAME=]URL", help="An MCP server whose tools are added "
+              "to the agents; repeat for several. NAME=URL prefixes its tool names (NAME_tool) so servers may share "
+              "names. Default: none.")  # fmt: skip
+@click.option("--mcp-transport", type=click.Choice(MCP_TRANSPORTS), default="auto",
+              help="MCP transport; auto: SSE for a URL ending in /sse, streamable HTTP otherwise.")  # fmt: skip
+@click.option("--use-case", default=None, help="Use case this run belongs to, recorded on the run for grouping the "
+              "leaderboard (lower-case kebab: 'Food Ordering' -> food-ordering). Default: none.")  # fmt: skip
+@click.option("--team", default=None, help="Owning team, recorded on the run (lower-case kebab). Default: none.")
+@click.option("--purpose", type=click.Choice(PURPOSES), default=None,
+              help="Why the run was made, recorded on the run. Default: none.")  # fmt: skip
+@click.option("--suite-version", default=None, help="Version of the task suite, recorded on the run (lower-case "
+              "kebab). Default: none.")  # fmt: skip
 @click.option("--enable-gpu-metrics/--disable-gpu-metrics", default=None,
               help="Sample NVIDIA GPUs during the run. Default: on for local providers, off for API providers.")  # fmt: skip
 @click.option("--gpu-sample-interval", type=click.FloatRange(min=0.05), default=1.0, help="Seconds between GPU samples.")
@@ -113,7 +121,11 @@ def main(**flags):
         run_id=flags["run_id"], max_steps=flags["max_steps"], task_timeout_s=flags["task_timeout"],
         parallel_workers=flags["parallel_workers"], model_args=parse_model_args(flags["model_args"]),
         api_base=flags["api_base"], hf_token=flags["hf_token"], prompt_yml=flags["prompt_yml"],
-        mcp_server_url=flags["mcp_server_url"], otlp_endpoint=flags["otlp_endpoint"],
+        hf_inference_provider=flags["hf_inference_provider"], additional_imports=flags["additional_imports"],
+        enable_tools=flags["enable_tools"], search_provider=flags["search_provider"], search_url=flags["search_url"],
+        working_directory=flags["working_directory"], mcp_server_url=flags["mcp_server_url"] or None,
+        mcp_transport=flags["mcp_transport"], use_case=flags["use_case"], team=flags["team"],
+        purpose=flags["purpose"], suite_version=flags["suite_version"], otlp_endpoint=flags["otlp_endpoint"],
         otlp_token=flags["otlp_token"], query_url=flags["query_url"], trace_litellm=flags["trace_litellm"],
         db_path=flags["db_path"],
         output_format=flags["output_format"], output_dir=flags["output_dir"], private=flags["private"],

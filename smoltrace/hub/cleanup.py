@@ -8,9 +8,10 @@ SMOLTRACE's API and output, with these rules:
 - Dry run by default: the plan is printed and nothing is deleted. A real run asks for ``DELETE``
   typed in full unless ``confirm=False``.
 - A run's datasets are grouped by their timestamp. Its age is its oldest dataset's ``created_at`` on
-  the Hub (the name's timestamp when the Hub gives none). Filters combine: a run is deleted when it
-  matches every filter given (older than N days, beyond the N most recent, incomplete); ``delete_all``
-  selects every run; no filter selects nothing.
+  the Hub (the name's timestamp when the Hub gives none). One filter at a time, as SMOLTRACE's
+  mutually exclusive flags: older than N days, beyond the N most recent, incomplete, or
+  ``delete_all``; two at once are refused (SMOLTRACE's API silently kept one of them); no filter
+  selects nothing.
 - A failure on one dataset is recorded in ``failed`` and the others go on.
 - ``target``: ``hub`` (default, as in SMOLTRACE: the local store is the record the datasets can be
   published again from, so it is never touched unless asked), ``local`` (runs in the store, same
@@ -40,15 +41,27 @@ def dataset_patterns(username: str) -> dict[str, re.Pattern]:
     return patterns
 
 
+#: --older-than units, in days: SMOLTRACE's d, w and m (a month is 30 days), plus h
+AGE_UNITS = {"d": 1.0, "w": 7.0, "m": 30.0, "h": 1 / 24}
+
+
 def parse_age(text: str | int | float) -> float:
-    """``7d``, ``30d``, ``12h``, ``2w`` or a plain number of days -> days (float)."""
+    """``7d``, ``2w``, ``1m`` (30 days), ``12h`` or a bare number of days -> days (float)."""
     if isinstance(text, (int, float)):
         return float(text)
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhw]?)\s*", str(text).lower())
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dwmh]?)\s*", str(text).lower())
     if not match:
-        raise ValueError(f"{text!r} is not an age like 7d, 30d, 12h or 2w")
-    number, unit = float(match.group(1)), match.group(2) or "d"
-    return number * {"d": 1.0, "h": 1 / 24, "w": 7.0}[unit]
+        raise ValueError(f"{text!r} is not an age like 7d, 2w, 1m or 7 (days)")
+    return float(match.group(1)) * AGE_UNITS[match.group(2) or "d"]
+
+
+def check_one_filter(older_than_days=None, keep_recent=None, incomplete_only=False, delete_all=False) -> None:
+    """SMOLTRACE's filters are mutually exclusive; refuse two rather than silently drop one."""
+    given = [name for name, value in (("older_than_days", older_than_days is not None),
+                                      ("keep_recent", keep_recent is not None), ("incomplete_only", incomplete_only),
+                                      ("delete_all", delete_all)) if value]  # fmt: skip
+    if len(given) > 1:
+        raise ValueError(f"give one filter at a time, not {' and '.join(given)}")
 
 
 def _api(hf_token: str | None, endpoint: str | None = None):
@@ -110,7 +123,8 @@ def group_datasets_by_run(datasets: dict) -> list[dict]:
 
 def filter_runs(runs: list[dict], older_than_days: float | None = None, keep_recent: int | None = None,
                 incomplete_only: bool = False, *, now: dt.datetime | None = None) -> tuple[list[dict], list[dict]]:  # fmt: skip
-    """(to_delete, to_keep): a run is deleted when it matches every filter given; none given -> none."""
+    """(to_delete, to_keep), newest first, by the one filter given; none given -> nothing to delete."""
+    check_one_filter(older_than_days, keep_recent, incomplete_only)
     if older_than_days is None and keep_recent is None and not incomplete_only:
         return [], list(runs)
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -241,6 +255,7 @@ def cleanup_datasets(older_than_days: float | None = None, keep_recent: int | No
         older_than_days = parse_age(older_than_days)
     if keep_recent is not None and keep_recent < 0:
         raise ValueError("keep_recent must be 0 or more")
+    check_one_filter(older_than_days, keep_recent, incomplete_only, delete_all)
     if target in ("local", "both") and only == "results":
         raise ValueError("locally, results are views over the traces: use only='traces' (or no only) for the store")
     now = dt.datetime.now(dt.timezone.utc)
@@ -255,7 +270,7 @@ def cleanup_datasets(older_than_days: float | None = None, keep_recent: int | No
     if target in ("hub", "both"):
         token = hf_token or os.environ.get("HF_TOKEN")
         if not token:
-            raise ValueError("HuggingFace token required: set HF_TOKEN or pass hf_token (--hf-token).")
+            raise ValueError("HuggingFace token required: set HF_TOKEN or pass hf_token (--token).")
         try:
             username = _api(token, endpoint).whoami()["name"]
         except Exception as exc:
@@ -265,6 +280,7 @@ def cleanup_datasets(older_than_days: float | None = None, keep_recent: int | No
         found = discover_smoltrace_datasets(username, token, endpoint=endpoint)
         log(f"[INFO] Discovered {len(found['results'])} results, {len(found['traces'])} traces, "
             f"{len(found['metrics'])} metrics datasets")  # fmt: skip
+        log("[INFO] Protected datasets (never deleted): smoltrace-benchmark-v1, smoltrace-tasks")
         runs = group_datasets_by_run(found)
         complete = sum(1 for r in runs if r["complete"])
         log(f"[INFO] Grouped into {len(runs)} runs ({complete} complete, {len(runs) - complete} incomplete)")

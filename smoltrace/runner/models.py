@@ -28,6 +28,7 @@ class ModelSpec:
     api_key: str | None = None
     hf_token: str | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
+    inference_provider: str | None = None  # --hf-inference-provider, for --provider inference
 
     @property
     def is_local(self) -> bool:
@@ -60,6 +61,8 @@ def check_model(spec: ModelSpec) -> None:
         raise ModelConfigError("--provider openai needs --api-base, the URL of an OpenAI-compatible server")
     if spec.provider == "inference" and not (spec.hf_token or os.environ.get("HF_TOKEN")):
         raise ModelConfigError("--provider inference needs a Hugging Face token: --hf-token or HF_TOKEN")
+    if spec.inference_provider is not None and spec.provider != "inference":
+        raise ModelConfigError(f"--hf-inference-provider is for --provider inference (got --provider {spec.provider})")
 
 
 def model_pricing(spec: ModelSpec) -> tuple[float, float] | None:
@@ -97,7 +100,8 @@ def build_model(spec: ModelSpec, log=print):
     if spec.provider == "inference":
         from smolagents import InferenceClientModel
 
-        return InferenceClientModel(model_id=spec.model_id, token=spec.hf_token or os.environ.get("HF_TOKEN"), **args)
+        return InferenceClientModel(model_id=spec.model_id, provider=spec.inference_provider,
+                                    token=spec.hf_token or os.environ.get("HF_TOKEN"), **args)  # fmt: skip
     # transformers
     try:
         from smolagents import TransformersModel

@@ -16,13 +16,13 @@ from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
 import smoltrace
 from smoltrace.collector import Collector
-from smoltrace.runner.agents import build_agent, load_mcp_tools, load_prompt_templates
-from smoltrace.runner.config import EvalConfig
+from smoltrace.runner.agents import AgentSetup, build_agent
+from smoltrace.runner.config import EvalConfig, agent_options_record, run_labels
 from smoltrace.runner.execute import TaskOutcome, execute_task
+from smoltrace.runner.mcp import load_mcp_tools
 from smoltrace.runner.models import ModelSpec, build_model, check_model, model_pricing
 from smoltrace.runner.tasks import TaskSuite, load_tasks
 from smoltrace.runner.telemetry import RunTelemetry, check_collector, secrets_from_environment
-from smoltrace.runner.tools import default_tools
 from smoltrace.store import queries
 from smoltrace.store.database import default_db_path
 from smoltrace.store.reader import ConnectionReader, QueryApiReader, StoreReader
@@ -108,13 +108,18 @@ def run(config: EvalConfig, log=print) -> RunReport:
     if not executions:
         raise ValueError("no tasks to run: check --difficulty, --agent-type, --limit and the dataset")
     spec = ModelSpec(config.provider, config.model, api_base=config.api_base, api_key=config.api_key,
-                     hf_token=config.hf_token, model_args=dict(config.model_args))  # fmt: skip
+                     hf_token=config.hf_token, model_args=dict(config.model_args),
+                     inference_provider=config.hf_inference_provider)  # fmt: skip
     if config.quick and spec.provider == "transformers":
         spec.model_args.setdefault("max_new_tokens", QUICK_MAX_NEW_TOKENS)
     if config.model_factory is None:
         check_model(spec)
-    prompt_templates = load_prompt_templates(config.prompt_yml)
     max_steps = QUICK_MAX_STEPS if config.quick and config.max_steps == EvalConfig.max_steps else config.max_steps
+    # --prompt-yml, --additional-imports, --enable-tools, --use-case...: checked before anything starts
+    agent_setup = AgentSetup.from_config(config)
+    run_labels(config)
+    if agent_setup.options.max_steps is not None and config.max_steps == EvalConfig.max_steps:
+        max_steps = agent_setup.options.max_steps  # the prompt config's, unless --max-steps was given
 
     collector = None
     if config.otlp_endpoint:
@@ -139,7 +144,8 @@ def run(config: EvalConfig, log=print) -> RunReport:
         telemetry.instrument(litellm=config.trace_litellm)
         gpu_sampler = _start_gpu_sampler(config, spec, endpoint, run_id, log)
         model = config.model_factory() if config.model_factory else build_model(spec, log)
-        mcp_tools, mcp_client = load_mcp_tools(config.mcp_server_url)
+        mcp_tools, mcp_client = load_mcp_tools(config.mcp_server_url, config.mcp_transport,
+                                               reserved=agent_setup.tool_names)  # fmt: skip
         pricing = model_pricing(spec)
         run_attributes = {"smoltrace.run.id": run_id, "smoltrace.model.id": config.model,
                           "smoltrace.provider": config.provider}  # fmt: skip
@@ -153,9 +159,8 @@ def run(config: EvalConfig, log=print) -> RunReport:
         telemetry.flush()  # the run is visible (status 'running') before its first task ends
 
         def make_agent(agent_type: str):
-            tools = (config.tools_factory() if config.tools_factory else default_tools()) + mcp_tools
-            return build_agent(agent_type, model, tools, max_steps=max_steps, prompt_templates=prompt_templates,
-                               verbose=config.debug)  # fmt: skip
+            return build_agent(agent_type, model, agent_setup.tools() + mcp_tools, max_steps=max_steps,
+                               options=agent_setup.options, verbose=config.debug)  # fmt: skip
 
         workers = max(1, config.parallel_workers)
         if spec.is_local and config.model_factory is None and workers > 1:
@@ -267,11 +272,12 @@ def _run_attributes(config: EvalConfig, suite: TaskSuite, report: RunReport, max
         "smoltrace.run.config": json.dumps({
             "difficulty": config.difficulty, "limit": config.limit, "quick": config.quick,
             "task_timeout_s": config.task_timeout_s, "parallel_workers": config.parallel_workers,
-            "model_args": config.model_args, "api_base": config.api_base,
+            "model_args": config.model_args, "api_base": config.api_base, **agent_options_record(config),
         }, default=str),
     }  # fmt: skip
     if suite.revision:
         attributes["smoltrace.dataset.revision"] = suite.revision
+    attributes.update(run_labels(config))  # --use-case, --team, --purpose, --suite-version
     return attributes
 
 

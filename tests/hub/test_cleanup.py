@@ -70,7 +70,8 @@ def test_discover_group_and_filter(seeded):
         ({"incomplete_only": True}, names("20250301_000000", ("results", "traces"))),
         ({"older_than_days": 15, "only": "traces"}, ["alice/smoltrace-traces-20250201_000000",
                                                       "alice/smoltrace-traces-20250101_000000"]),
-        ({"keep_recent": 1, "incomplete_only": True}, names("20250301_000000", ("results", "traces"))),
+        ({"older_than_days": "2w"}, names("20250201_000000") + names("20250101_000000")),
+        ({"older_than_days": "1m"}, names("20250101_000000")),
         ({"delete_all": True}, [n for s in sorted(SEEDED, reverse=True) for n in names(s, SEEDED[s][1])]),
         ({"delete_all": True, "preserve_leaderboard": False},
          [n for s in sorted(SEEDED, reverse=True) for n in names(s, SEEDED[s][1])] + ["alice/smoltrace-leaderboard"]),
@@ -91,6 +92,24 @@ def test_each_filter_plans_and_deletes_exactly_its_datasets(seeded, options, del
     for name in UNTOUCHABLE:
         assert name in seeded.repos
     assert ("alice/smoltrace-leaderboard" in seeded.repos) == options.get("preserve_leaderboard", True)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"keep_recent": 1, "incomplete_only": True}, "give one filter at a time, not keep_recent and incomplete_only"),
+        ({"delete_all": True, "older_than_days": 7}, "give one filter at a time, not older_than_days and delete_all"),
+    ],
+)
+def test_filters_are_one_at_a_time_as_in_smoltrace(seeded, options, message):
+    before = remaining(seeded)
+    with pytest.raises(ValueError) as error:
+        clean(seeded, dry_run=False, confirm=False, **options)
+    assert str(error.value) == message
+    with pytest.raises(ValueError) as error:
+        filter_runs([], older_than_days=1, keep_recent=2)
+    assert str(error.value) == "give one filter at a time, not older_than_days and keep_recent"
+    assert remaining(seeded) == before
 
 
 def test_a_failed_delete_does_not_stop_the_others(seeded):
