@@ -36,9 +36,9 @@ import re
 import site
 import socket
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from smoltrace.hub.rows import RunData
 from smoltrace.runner.local_model import BUNDLED_MODEL_DIR_NAME, BUNDLED_PUBLIC_ID, cache_dir
@@ -106,19 +106,14 @@ class MachineFacts:
 
 
 def _site_packages() -> list[str]:
-    found = list(getattr(site, "getsitepackages", lambda: [])())
-    try:
-        found.append(site.getusersitepackages())
-    except Exception:  # some embedded interpreters have no user site
-        pass
-    return found
+    return [*site.getsitepackages(), site.getusersitepackages()]
 
 
 def _user_names() -> list[str]:
     names = []
     try:
         names.append(getpass.getuser())
-    except Exception:  # no login name in the environment nor in the password database
+    except (OSError, KeyError):  # no login name in the environment nor in the password database
         pass
     try:
         import pwd

@@ -257,9 +257,11 @@ class PublishPlan:
     policy: PrivacyPolicy
 
     def lines(self, sample_rows: int = 3) -> list[str]:
-        lines = ["Dry run: nothing is uploaded and no token is needed. "
-                 f"{PLAN_USER} stands for the Hugging Face account of the token.",
-                 f"Run {self.run_id} would be published as:"]  # fmt: skip
+        lines = [
+            (f"Dry run: nothing is uploaded and no token is needed. {PLAN_USER} stands for the Hugging Face account "
+             "of the token."),
+            f"Run {self.run_id} would be published as:",
+        ]
         for planned in self.datasets:
             table = planned.table
             lines += ["", f"{planned.repo_id} ({planned.visibility}, {table.num_rows} {planned.rows_label})"]
@@ -270,8 +272,12 @@ class PublishPlan:
                 lines.append(f"  sample rows (first {shown} of {table.num_rows}, after the privacy policy; "
                              f"values over {SAMPLE_VALUE_CHARS} characters shortened):")  # fmt: skip
                 lines += [f"    {_sample(row)}" for row in table.slice(0, shown).to_pylist()]
-        lines += ["", "Datasets that already exist keep their visibility. These are the names a first publish "
-                  "of this run chooses; a run published before reuses the names its leaderboard rows record.", ""]  # fmt: skip
+        lines += [
+            "",
+            ("Datasets that already exist keep their visibility. These are the names a first publish of this run "
+             "chooses; a run published before reuses the names its leaderboard rows record."),
+            "",
+        ]
         return lines + self.policy.describe()
 
 

@@ -104,8 +104,8 @@ def build_model(spec: ModelSpec, log=print):
                                     token=spec.hf_token or os.environ.get("HF_TOKEN"), **args)  # fmt: skip
     # transformers
     try:
-        from smolagents import TransformersModel
         import torch  # noqa: F401
+        from smolagents import TransformersModel
     except ImportError:
         raise ModelConfigError("--provider transformers needs `pip install 'smoltrace[local]'`") from None
     bundled = spec.model_id == BUNDLED_MODEL_ID

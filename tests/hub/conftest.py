@@ -106,12 +106,14 @@ def reader_for(path):
 
 
 def run_cli(command: str, args: list[str], hub: FakeHub, home: str, *, token: str | None = GOOD,
-            input: str | None = None, extra_env: dict | None = None) -> subprocess.CompletedProcess:  # fmt: skip
-    """An installed console script, with the client pointed at the fake Hub through its environment."""
+            input: str | None = None, extra_env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:  # fmt: skip
+    """An installed console script, with the client pointed at the fake Hub through its environment;
+    an ``extra_env`` value of "" unsets that variable."""
     env = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
     env.update(hub.client_env(home, None))
     if token:
         env["HF_TOKEN"] = token
     env.update(extra_env or {})
+    env = {name: value for name, value in env.items() if value != ""}
     return subprocess.run([str(VENV_BIN / command), *args], env=env, input=input, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+                          text=True, timeout=600, cwd=cwd, check=False)  # fmt: skip

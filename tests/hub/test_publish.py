@@ -6,10 +6,11 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from tests.hub.conftest import GOOD, reader_for, run_cli
 
+from smoltrace.hub.privacy import load_policy
 from smoltrace.hub.publish import publish_run, run_timestamp
 from smoltrace.runner.outputs import fetch_leaderboard_rows, fetch_metrics, fetch_results, fetch_run, fetch_traces
+from tests.hub.conftest import GOOD, reader_for, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
@@ -47,10 +48,15 @@ def expected_span_rows(traces):
             for t in traces for s in t["spans"]]  # fmt: skip
 
 
+def published(rows):
+    """The view rows as publishing uploads them: after this machine's privacy policy (test_privacy*.py)."""
+    return load_policy(token=GOOD).rows(rows)
+
+
 def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hub, home):
     reader = reader_for(store)
-    first = publish_run(reader, stores.run_a, token=GOOD, endpoint=hub.endpoint)
-    second = publish_run(reader, stores.run_b, token=GOOD, endpoint=hub.endpoint, private=True)
+    first = publish_run(reader, stores.run_a, token=GOOD, endpoint=hub.endpoint, private=False)
+    second = publish_run(reader, stores.run_b, token=GOOD, endpoint=hub.endpoint)  # private by default
 
     stamp = first.results_repo.rsplit("-", 1)[1]
     assert (first.results_repo, first.traces_repo, first.metrics_repo, first.leaderboard_repo) == (
@@ -71,21 +77,21 @@ def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hu
 
     results_a = [row for rows in fetch_results(reader, stores.run_a).values() for row in rows]
     assert len(results_a) == 4 and {r["agent_type"] for r in results_a} == {"tool", "code"}
-    assert loaded[first.results_repo] == results_a
+    assert loaded[first.results_repo] == published(results_a)
     spans = [{**row, "attributes": json.loads(row["attributes"]), "events": json.loads(row["events"])}
              for row in loaded[first.traces_repo]]  # fmt: skip
-    assert spans == expected_span_rows(fetch_traces(reader, stores.run_a))
+    assert spans == published(expected_span_rows(fetch_traces(reader, stores.run_a)))
     # an API model has no GPU samples: one summary row, so the dataset still loads
     assert loaded[first.metrics_repo] == [{"run_id": stores.run_a, "gpu_count": 0, "sample_count": 0}]
     gpu_rows = fetch_metrics(reader, stores.run_b)["gpu_metrics"]
-    assert len(gpu_rows) == 2 and loaded[second.metrics_repo] == gpu_rows
+    assert len(gpu_rows) == 2 and loaded[second.metrics_repo] == published(gpu_rows)
 
     board = loaded["alice/smoltrace-leaderboard"]
     assert sorted((r["run_id"], r["agent_type"]) for r in board) == sorted(
         [(stores.run_a, "tool"), (stores.run_a, "code"), (stores.run_b, "tool")])
     for row in board:
         run = first if row["run_id"] == stores.run_a else second
-        view = next(v for v in fetch_leaderboard_rows(reader, row["run_id"]) if v["agent_type"] == row["agent_type"])
+        [view] = published(v for v in fetch_leaderboard_rows(reader, row["run_id"]) if v["agent_type"] == row["agent_type"])
         assert {k: row[k] for k in view} == view
         assert (row["results_dataset"], row["traces_dataset"], row["metrics_dataset"]) == (
             run.results_repo, run.traces_repo, run.metrics_repo)
@@ -211,9 +217,9 @@ def test_smoltrace_utils_api_publishes_what_run_evaluation_returned(stores, stor
     assert utils.update_leaderboard(leaderboard_repo, row, GOOD) == 1
     assert utils.update_leaderboard(leaderboard_repo, row, GOOD) == 1  # upsert, not append
     # the same rows as a publish from the store
-    published = publish_run(reader_for(store), run_id, token=GOOD, endpoint=hub.endpoint)
-    assert published.reused is True and published.results_repo == results_repo
-    assert parquet_rows(hub, results_repo) == [r for rows in all_results.values() for r in rows]
+    again = publish_run(reader_for(store), run_id, token=GOOD, endpoint=hub.endpoint)
+    assert again.reused is True and again.results_repo == results_repo
+    assert parquet_rows(hub, results_repo) == published(r for rows in all_results.values() for r in rows)
 
 
 def test_cli_publishes_and_prints_the_urls(stores, store, hub, home):
