@@ -64,7 +64,7 @@ TEXT_MARKER = "#SEQ####"  # 8 characters, replaced by 8 hex digits
 READY_RE = re.compile(r"OTLP/gRPC (\S+):(\d+)")
 READY_HTTP_RE = re.compile(r"OTLP/HTTP (\S+)")
 COUNT_SPANS_SQL = "SELECT count(*) AS n FROM otel_traces"
-STOPPED_RE = re.compile(r"stored (\d+) items in (\d+) commits")
+STOPPED_RE = re.compile(r"stored (\d+) items in (\d+) commits(?: \(([\d.]+) s deriving facts)?")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -526,11 +526,12 @@ def main(argv=None) -> int:
     with duckdb.connect(str(db_path), read_only=True) as conn:
         stored = conn.execute("SELECT count(*) FROM otel_traces").fetchone()[0]
         distinct_spans = conn.execute("SELECT count(DISTINCT (TraceId, SpanId)) FROM otel_traces").fetchone()[0]
-    commits = None
+    commits = derive_s = None
     for line in collector.stderr_lines:
         match = STOPPED_RE.search(line)
         if match:
             commits = int(match.group(2))
+            derive_s = float(match.group(3)) if match.group(3) else None
 
     thread_cores = {name: (seconds - threads0.get(name, 0.0)) / (t_cpu1 - t_cpu0) for name, seconds in threads1.items()}
     thread_text = ", ".join(f"{name} {cores:.2f}" for name, cores in sorted(thread_cores.items(), key=lambda kv: -kv[1])
@@ -567,6 +568,7 @@ load CPU         : {(load_cpu1 - load_cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy 
 collector RSS    : peak {rss_mb:,.0f} MB (sampled every 0.2 s), {rss_at_end / 1e6:,.0f} MB at the end of the load
 RSS every 2 s MB : {timeline_text}
 commits          : {commits if commits is not None else '?'} ({acked_spans / commits if commits else float('nan'):,.0f} spans/commit on average)
+facts derivation : {f"{derive_s:.1f} s of the deriver's time in all ({derive_s / max(acked_spans, 1) * 1e6:.1f} us/span, thread st-deriver)" if derive_s is not None else '?'}
 stop (SIGINT)    : exit code {exit_code}, {stop_s:.1f} s to flush, checkpoint and close
 on disk          : {db_bytes / 1e6:,.1f} MB store + {wal_bytes / 1e6:,.1f} MB WAL = {(db_bytes + wal_bytes) / max(stored, 1):,.0f} bytes/span
 rows             : {stored:,} in otel_traces ({distinct_spans:,} distinct ids) vs {acked_spans:,} spans acked -> {'OK' if rows_ok else 'MISMATCH'}

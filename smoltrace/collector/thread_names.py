@@ -13,6 +13,7 @@ _PR_SET_NAME = 15  # prctl option; the kernel keeps the first 15 bytes
 WRITER = "st-writer"
 REQUEST_LOG = "st-request-log"
 LOG_DELETE = "st-log-delete"
+DERIVER = "st-deriver"
 GRPC_HANDLER = "st-grpc"
 HTTP = "st-http"
 

@@ -11,11 +11,11 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
-#: Bump when schema.sql changes in a way that needs a migration step.
-SCHEMA_VERSION = 1
+from smoltrace.store import facts
 
 DB_ENV_VAR = "SMOLTRACE_DB"
 
@@ -45,18 +45,57 @@ def view_files() -> list[str]:
     return sorted(f"views/{entry.name}" for entry in folder.iterdir() if entry.name.endswith(".sql"))
 
 
+def _drop_tree_views(conn: duckdb.DuckDBPyConnection) -> None:
+    """Version 2 reads derived facts; the views that walked every trace's span tree go."""
+    conn.execute("DROP VIEW IF EXISTS span_tree")
+    conn.execute("DROP VIEW IF EXISTS span_links")
+
+
+def _derive_facts(conn: duckdb.DuckDBPyConnection) -> None:
+    facts.rebuild(conn)
+
+
+#: Schema versions after the first, each with the step that brings a store of the version before it
+#: there. A step runs once per store, in order; ``smoltrace_schema_migrations`` records each version.
+#: Version 1 is the first release's schema (schema.sql alone, views over the raw spans).
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    2: _drop_tree_views,  # the derived facts tables (facts/tables.sql) exist from here on
+    3: _derive_facts,
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+APPLIED_VERSIONS_SQL = 'SELECT "Version" FROM smoltrace_schema_migrations'
+RECORD_VERSION_SQL = "INSERT INTO smoltrace_schema_migrations VALUES (?, now()) ON CONFLICT DO NOTHING"
+HAS_TABLES_SQL = (
+    "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+    "AND table_name IN ('otel_traces', 'smoltrace_schema_migrations')"
+)
+
+
+def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """The store's schema version: 0 for a file with no smoltrace tables yet."""
+    if conn.execute(HAS_TABLES_SQL).fetchone()[0] < 2:
+        return 0
+    return max((row[0] for row in conn.execute(APPLIED_VERSIONS_SQL).fetchall()), default=1)
+
+
 def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables if missing and (re)create every view.
+    """Create the tables if missing, migrate an older store once, and (re)create every view.
 
     Views are always replaced, so a changed scoring rule re-scores every stored run on next open.
     """
+    version = schema_version(conn)
     conn.execute(read_sql("schema.sql"))
-    for name in view_files():
+    conn.execute(facts.tables_sql())
+    if version == 0:  # a new store: nothing to migrate
+        version = SCHEMA_VERSION
+        conn.executemany(RECORD_VERSION_SQL, [[v] for v in range(1, SCHEMA_VERSION + 1)])
+    for name in view_files():  # before the migrations, which may use the views' macros
         conn.execute(read_sql(name))
-    conn.execute(
-        "INSERT INTO smoltrace_schema_migrations VALUES (?, now()) ON CONFLICT DO NOTHING",
-        [SCHEMA_VERSION],
-    )
+    for target in sorted(v for v in MIGRATIONS if v > version):
+        log.warning("migrating the store to schema version %d", target)
+        MIGRATIONS[target](conn)
+        conn.execute(RECORD_VERSION_SQL, [target])
 
 
 #: Rows per row group in the tables the collector writes. Small row groups: a checkpoint rewrites the

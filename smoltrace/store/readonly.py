@@ -82,6 +82,17 @@ REFUSED_SCALAR_FUNCTIONS = {
     "json_execute_serialized_sql": "it runs SQL that this guard cannot check",
 }
 
+#: Scalar functions whose result grows with one of their arguments (positions listed): that argument
+#: must be a constant small enough (see ``_check_generated_size``).
+SIZED_FUNCTIONS = {
+    "repeat": (1,), "lpad": (1,), "rpad": (1,), "list_resize": (1,), "array_resize": (1,),
+    "range": (0, 1), "generate_series": (0, 1), "printf": (), "format": (),
+}  # fmt: skip
+#: The largest value (bytes of a string, elements of a list) such a call may build.
+MAX_GENERATED_SIZE = 1_000_000
+#: Bytes assumed per element when repeat() repeats something that is not a string constant.
+NON_CONSTANT_SIZE = 1_000
+
 #: Schemas other than the store's ``main`` whose views may be read (SQL-standard catalog views).
 ALLOWED_SYSTEM_SCHEMAS = frozenset({"information_schema"})
 
@@ -305,6 +316,48 @@ class _TreeCheck:
         name = str(function.get("function_name", "")).lower()
         if name in REFUSED_SCALAR_FUNCTIONS:
             raise RefusedQuery(f"function {name!r} is not allowed: {REFUSED_SCALAR_FUNCTIONS[name]}")
+        if name in SIZED_FUNCTIONS:
+            _check_generated_size(name, [argument.get("expression") for argument in function.get("arguments", [])])
+
+
+def _literal(expression) -> tuple[str, str] | None:
+    """(kind, text) of a constant in the parse tree (``-5`` included), else None."""
+    if isinstance(expression, dict) and expression.get("class") == "CONSTANT":
+        literal = expression.get("literal") or {}
+        return str(literal.get("kind", "")), str(literal.get("text", ""))
+    return None
+
+
+def _check_generated_size(name: str, arguments: list) -> None:
+    """Refuse a call that could build one value larger than MAX_GENERATED_SIZE: DuckDB builds such a
+    value in one piece, outside its memory limit and out of reach of the time limit (``SELECT
+    repeat('x', 2000000000)`` took 4 GB and 13 s of RSS and CPU before it could be interrupted)."""
+    positions = SIZED_FUNCTIONS[name]
+    if name in ("printf", "format"):  # the width is in the format string: '%2000000000d'
+        form = _literal(arguments[0]) if arguments else None
+        if not form or form[0] != "STRING" or any(int(d) > MAX_GENERATED_SIZE for d in re.findall(r"\d+", form[1])):
+            raise RefusedQuery(
+                f"{name}(): the format must be a string constant whose widths keep the result within "
+                f"{MAX_GENERATED_SIZE:,} bytes"
+            )
+    factor = 1
+    if name == "repeat" and arguments:
+        first = _literal(arguments[0])
+        factor = max(1, len(first[1])) if first and first[0] == "STRING" else NON_CONSTANT_SIZE
+    for position in positions:
+        if position >= len(arguments):
+            continue
+        literal = _literal(arguments[position])
+        try:
+            value = abs(int(literal[1])) if literal and literal[0] == "INTEGER" else None
+        except ValueError:
+            value = None
+        if value is None or value * factor > MAX_GENERATED_SIZE:
+            raise RefusedQuery(
+                f"{name}(): its size argument must be a whole-number constant that keeps the result "
+                f"within {MAX_GENERATED_SIZE:,} elements or bytes (a larger value would be built outside "
+                f"the query's memory and time limits)"
+            )
 
 
 @dataclass

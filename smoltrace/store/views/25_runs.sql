@@ -1,24 +1,19 @@
 -- runs: one row per run. A run announces itself with a short `smoltrace.run.started` span when it
 -- begins (planned task count, configuration) and closes with the `smoltrace.run` span; until that
 -- arrives its status is 'running' and completed_tasks counts the task spans stored so far.
+-- Both spans are kept in smoltrace_run_spans (derived at write time, facts/derive.sql).
 CREATE OR REPLACE VIEW runs AS
-WITH announced AS (
+WITH run_spans AS (
     SELECT
-        "SpanAttributes"->>'smoltrace.run.id' AS run_id,
-        "SpanAttributes" AS attributes,
-        "Timestamp" AS started_at
-    FROM otel_traces WHERE "SpanName" = 'smoltrace.run.started'
-    QUALIFY row_number() OVER (PARTITION BY "TraceId", "SpanId") = 1
-),
-finished AS (
-    SELECT
-        "SpanAttributes"->>'smoltrace.run.id' AS run_id,
-        "SpanAttributes" AS attributes,
-        "Timestamp" AS started_at,
-        "Timestamp" + to_microseconds(("Duration" / 1000)::BIGINT) AS finished_at,
-        "Duration" / 1e6 AS duration_ms
-    FROM otel_traces WHERE "SpanName" = 'smoltrace.run'
-    QUALIFY row_number() OVER (PARTITION BY "TraceId", "SpanId") = 1
+        run_id,
+        arg_min(attributes, start_time) FILTER (WHERE span_name = 'smoltrace.run.started') AS announced,
+        min(start_time) FILTER (WHERE span_name = 'smoltrace.run.started') AS announced_at,
+        arg_max(attributes, start_time) FILTER (WHERE span_name = 'smoltrace.run') AS finished,
+        max(start_time) FILTER (WHERE span_name = 'smoltrace.run') AS finished_started_at,
+        arg_max(duration_ns, start_time) FILTER (WHERE span_name = 'smoltrace.run') AS finished_duration_ns
+    FROM smoltrace_run_spans
+    WHERE span_name IN ('smoltrace.run.started', 'smoltrace.run')
+    GROUP BY run_id
 ),
 done AS (
     SELECT run_id, count(*) AS completed_tasks, count(*) FILTER (WHERE success) AS successful_tasks
@@ -26,21 +21,20 @@ done AS (
 )
 SELECT
     run_id,
-    coalesce(f.attributes, a.attributes)->>'smoltrace.model.id' AS model,
-    coalesce(f.attributes, a.attributes)->>'smoltrace.provider' AS provider,
-    coalesce(f.attributes, a.attributes)->>'smoltrace.run.agent_types' AS agent_types,
-    coalesce(f.attributes, a.attributes)->>'smoltrace.dataset.name' AS dataset,
-    coalesce(f.attributes, a.attributes)->>'smoltrace.dataset.revision' AS dataset_revision,
-    coalesce(f.attributes, a.attributes)->>'smoltrace.dataset.split' AS dataset_split,
-    (coalesce(f.attributes, a.attributes)->>'smoltrace.run.planned_tasks')::INTEGER AS planned_tasks,
+    coalesce(finished, announced)->>'smoltrace.model.id' AS model,
+    coalesce(finished, announced)->>'smoltrace.provider' AS provider,
+    coalesce(finished, announced)->>'smoltrace.run.agent_types' AS agent_types,
+    coalesce(finished, announced)->>'smoltrace.dataset.name' AS dataset,
+    coalesce(finished, announced)->>'smoltrace.dataset.revision' AS dataset_revision,
+    coalesce(finished, announced)->>'smoltrace.dataset.split' AS dataset_split,
+    TRY_CAST(coalesce(finished, announced)->>'smoltrace.run.planned_tasks' AS INTEGER) AS planned_tasks,
     coalesce(d.completed_tasks, 0) AS completed_tasks,
     coalesce(d.successful_tasks, 0) AS successful_tasks,
-    coalesce(f.attributes->>'smoltrace.run.status', 'running') AS status,
-    coalesce(a.started_at, f.started_at) AS started_at,
-    f.finished_at,
-    f.duration_ms,
-    (coalesce(f.attributes, a.attributes)->>'smoltrace.run.max_steps')::INTEGER AS max_steps,
-    coalesce(f.attributes, a.attributes)->>'smoltrace.version' AS smoltrace_version
-FROM announced AS a
-FULL OUTER JOIN finished AS f USING (run_id)
+    coalesce(finished->>'smoltrace.run.status', 'running') AS status,
+    coalesce(announced_at, finished_started_at) AS started_at,
+    finished_started_at + to_microseconds((finished_duration_ns / 1000)::BIGINT) AS finished_at,
+    finished_duration_ns / 1e6 AS duration_ms,
+    TRY_CAST(coalesce(finished, announced)->>'smoltrace.run.max_steps' AS INTEGER) AS max_steps,
+    coalesce(finished, announced)->>'smoltrace.version' AS smoltrace_version
+FROM run_spans
 LEFT JOIN done AS d USING (run_id);
