@@ -2,6 +2,8 @@
 
 - ``publish``: ``publish_run(reader, run_id, token=...)`` turns one stored run into SMOLTRACE's four
   datasets (results, traces, metrics, and the shared leaderboard, upserted).
+- ``privacy``: the policy every published row goes through (this machine's paths, user and host
+  names, secrets and the user's own patterns rewritten or removed); the local store keeps the raw rows.
 - ``rows``: the rows each dataset holds, read from the store's views (or from SMOLTRACE's in-memory
   structures, for ``smoltrace.utils``).
 - ``tables`` / ``cards`` / ``upload`` / ``leaderboard``: Parquet with a stable schema, dataset cards

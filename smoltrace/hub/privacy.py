@@ -11,8 +11,8 @@ string value at any depth (span attributes and events included):
 2. the user's own patterns (``--redact`` and the patterns file) become ``[REDACTED]``;
 3. this machine's absolute paths are rewritten: the bundled model's folder to its public id, the
    smoltrace and Hugging Face caches, site-packages, the virtualenv, the current directory and the
-   home directory to ``<smoltrace-cache>``, ``<hf-cache>``, ``<site-packages>``, ``<venv>``, ``.``
-   and ``~`` (the longest prefix wins);
+   home directory to ``<smoltrace-cache>``, ``<hf-cache>`` (``<hf-hub-cache>``), ``<site-packages>``,
+   ``<venv>``, ``.`` and ``~`` (the longest prefix wins);
 4. this machine's host names become ``<host>`` and the user's names ``<user>`` (whole words,
    any case).
 
@@ -92,8 +92,9 @@ class MachineFacts:
 
         smoltrace_cache = cache_dir()
         paths = [(str(smoltrace_cache / "models" / BUNDLED_MODEL_DIR_NAME), BUNDLED_PUBLIC_ID),
-                 (str(smoltrace_cache), "<smoltrace-cache>"),
-                 (constants.HF_HUB_CACHE, "<hf-cache>"), (constants.HF_HOME, "<hf-cache>")]  # fmt: skip
+                 (str(smoltrace_cache), "<smoltrace-cache>"), (constants.HF_HOME, "<hf-cache>")]  # fmt: skip
+        if not Path(constants.HF_HUB_CACHE).is_relative_to(constants.HF_HOME):  # set apart with $HF_HUB_CACHE
+            paths.append((constants.HF_HUB_CACHE, "<hf-hub-cache>"))
         paths += [(directory, "<site-packages>") for directory in _site_packages()]
         venv = sys.prefix if sys.prefix != sys.base_prefix else os.environ.get("VIRTUAL_ENV")
         if venv:
