@@ -150,7 +150,8 @@ def evaluate(config: EvalConfig) -> int:
 
     console = Console()
     err = Console(stderr=True)
-    log = (lambda *_: None) if config.quiet else (lambda message: err.print(message, markup=False, highlight=False))
+    log = (lambda *_: None) if config.quiet else (lambda message: err.print(message, markup=False, highlight=False,
+                                                                             soft_wrap=True))  # fmt: skip
     exit_code = 0
     try:
         report = run_module.run(config, log=log)
@@ -174,9 +175,21 @@ def evaluate(config: EvalConfig) -> int:
         where = f"store {report.db_path}" if report.db_path else f"collector {config.otlp_endpoint}"
         console.print(f"Run {report.run_id} ({report.status}) is in the {where}; "
                       f"e.g. smoltrace-query \"SELECT * FROM results WHERE run_id = '{report.run_id}'\"")  # fmt: skip
+        _print_run_page(report, console)
     finally:
         run_module.close_reader(report)
     return exit_code
+
+
+def _print_run_page(report, console) -> None:
+    """The run's page in the collector's web view, when the run went to a collector that serves one (an
+    embedded collector stops with the run: its store is browsed with smoltrace-view)."""
+    from smoltrace.web.links import run_page_url, view_url
+
+    base_url = getattr(report.reader, "base_url", None)
+    view = view_url(base_url) if base_url else None
+    if view:
+        console.print(f"Run page: {run_page_url(view, report.run_id)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _publish(report, config: EvalConfig, console, err) -> int:

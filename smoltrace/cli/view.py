@@ -21,7 +21,13 @@ DEFAULT_PORT = 7318
 @click.option("--host", default="127.0.0.1", help="Address to listen on. Loopback only by default; set --token "
               "before listening on another address.")  # fmt: skip
 @click.option("--port", default=DEFAULT_PORT, type=click.IntRange(0, 65535), help="HTTP port (0 picks a free port).")
-@click.option("--open", "open_browser", is_flag=True, default=False, help="Open the view in the default web browser.")
+@click.option(
+    "--open",
+    "open_browser",
+    is_flag=True,
+    default=False,
+    help="Open the view in the default web browser (default: off, only the URL is printed).",
+)
 @click.option("--token", envvar="SMOLTRACE_TOKEN", default=None, show_envvar=True,
               help="Require 'authorization: Bearer <token>' on the query API; the page asks for it once per "
                    "browser session. Default: no token.")  # fmt: skip

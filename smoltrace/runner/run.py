@@ -26,6 +26,7 @@ from smoltrace.runner.telemetry import RunTelemetry, check_collector, secrets_fr
 from smoltrace.store import queries
 from smoltrace.store.database import default_db_path
 from smoltrace.store.reader import ConnectionReader, QueryApiReader, StoreReader
+from smoltrace.web.links import run_page_url, view_url
 
 # --quick is the first run on a small local model, on a laptop's CPU: a few steps, short generations
 # (a tool call or a short code block fits), so the whole check stays within a few minutes.
@@ -128,6 +129,9 @@ def run(config: EvalConfig, log=print) -> RunReport:
         query_url = config.query_url or _default_query_url(endpoint)
         reader: StoreReader = QueryApiReader(query_url, config.otlp_token)
         db_path = None
+        view = view_url(query_url)  # the collector's web view, where the run shows live
+        if view:
+            log(f"Watch the run live: {run_page_url(view, run_id)}")
     else:
         db_path = Path(config.db_path) if config.db_path else default_db_path()
         collector = Collector.embedded(db_path=db_path).start()

@@ -8,7 +8,7 @@ import urllib.request
 
 from smoltrace.web.routes import VIEW_HEADER
 
-PROBE_TIMEOUT_S = 2.0
+PROBE_TIMEOUT_S = 1.0
 
 
 def view_url(base_url: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:

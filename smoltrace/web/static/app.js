@@ -33,7 +33,9 @@ function context(route, mine) {
   return {
     main,
     id: route.id,
-    params: route.params,
+    get params() {
+      return route.params; // the URL's state, as replaceParams last left it
+    },
     alive: () => mine === generation,
     /** Update the URL's state (sort, filters) without a navigation or a new history entry. */
     replaceParams(values) {
@@ -90,10 +92,12 @@ async function route() {
   status.textContent = "loading…";
   delete status.dataset.ms;
   main.dataset.page = current.page;
+  main.dataset.route = location.hash;
   main.dataset.ready = "";
   if (!page) {
     main.append(h("h1", { text: "Not found" }), message(`There is no page called “${current.page}”.`));
     status.textContent = "";
+    main.dataset.ready = "1";
     return;
   }
   const startedAt = performance.now();

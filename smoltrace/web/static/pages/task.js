@@ -39,7 +39,9 @@ export async function render(ctx) {
 
   const detail = h("section", { id: "span-detail", class: "detail", "aria-label": "Selected span" });
   const waterfall = waterfallTable(data.spans, (spanId) => select(spanId));
-  ctx.main.append(section(`Trace: ${data.spans.length} spans`, h("div", { class: "scroll" }, waterfall)), detail);
+  const trace = section(`Trace: ${data.spans.length} spans`, h("div", { class: "scroll" }, waterfall));
+  trace.id = "trace";
+  ctx.main.append(trace, detail);
   ctx.main.append(stepsSection(data.steps, data.llm, data.tools, spans));
 
   function select(spanId) {
