@@ -155,7 +155,8 @@ def build_agent(agent_type: str, model, tools: list, *, max_steps: int, options:
 @dataclass
 class AgentSetup:
     """What every agent of a run is built from, checked (and its tools built once) before the run starts:
-    ``--prompt-yml``/``prompt_config``, ``--additional-imports``, the suite's tools and ``--enable-tools``."""
+    ``--prompt-yml``/``prompt_config``, ``--additional-imports``, the suite's tools and ``--enable-tools``
+    (and the ``--mcp-server-url`` values, whose tools are added when the run starts)."""
 
     options: AgentOptions = field(default_factory=AgentOptions)
     enable_tools: tuple[str, ...] = ()
@@ -168,8 +169,10 @@ class AgentSetup:
     @classmethod
     def from_config(cls, config) -> "AgentSetup":
         """``config``: an ``EvalConfig``. Raises ``AgentConfigError`` / ``ToolConfigError`` with the flag's name."""
+        from smoltrace.runner.mcp import check_servers
         from smoltrace.runner.optional_tools import check_working_directory
 
+        check_servers(config.mcp_server_url, config.mcp_transport)
         if config.prompt_yml is not None and config.prompt_config is not None:
             raise AgentConfigError("give --prompt-yml (a file) or prompt_config (a dict), not both")
         if config.prompt_config is not None:

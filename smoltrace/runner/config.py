@@ -104,7 +104,7 @@ def agent_options_record(config: EvalConfig) -> dict:
     return {
         "enable_tools": list(config.enable_tools), "search_provider": config.search_provider,
         "additional_imports": list(config.additional_imports),
-        "working_directory": str(config.working_directory) if config.working_directory else None,
+        "working_directory": str(Path(config.working_directory).resolve()) if config.working_directory else None,
         "mcp_servers": [server.split("?", 1)[0] for server in servers], "mcp_transport": config.mcp_transport,
         "prompt_yml": str(config.prompt_yml) if config.prompt_yml else None,
         "hf_inference_provider": config.hf_inference_provider,

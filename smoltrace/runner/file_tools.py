@@ -41,6 +41,12 @@ class Sandbox:
     def contains(self, path: Path) -> bool:
         return path == self.root or self.root in path.parents
 
+    @staticmethod
+    def check_pattern(pattern: str) -> None:
+        """A glob pattern may only look down from where it is applied."""
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise SandboxError(f"Access denied: the pattern {pattern} may not be absolute or contain '..'")
+
     def inside(self, path: Path) -> bool:
         """Whether an entry found in a listing stays inside once its links are followed."""
         try:
@@ -127,6 +133,8 @@ class ListDirectoryTool(_FileTool):
             path = self.sandbox.resolve(directory_path)
             if not path.is_dir():
                 return f"Error: no such directory: {directory_path}"
+            if pattern:
+                self.sandbox.check_pattern(pattern)
             entries = [entry for entry in (path.glob(pattern) if pattern else path.iterdir())
                        if self.sandbox.inside(entry)]  # fmt: skip
             entries.sort(key=lambda entry: (not entry.is_dir(), entry.name.lower()))
@@ -164,6 +172,8 @@ class FileSearchTool(_FileTool):
             root = self.sandbox.resolve(directory)
             if not root.is_dir():
                 return f"Error: no such directory: {directory}"
+            if search_type == "name":
+                self.sandbox.check_pattern(pattern)
             found = self._by_name(root, pattern, limit) if search_type == "name" else self._by_content(root, pattern, limit)
         except SandboxError as exc:
             return f"Error: {exc}"

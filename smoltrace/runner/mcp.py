@@ -62,6 +62,14 @@ def parse_servers(values: str | Sequence[str] | None, transport: str = "auto") -
     return servers
 
 
+def check_servers(values: str | Sequence[str] | None, transport: str = "auto") -> list[McpServer]:
+    """Parse, and see that each server accepts connections: called before the run starts anything."""
+    servers = parse_servers(values, transport)
+    for server in servers:
+        _check_reachable(server)
+    return servers
+
+
 class McpConnections:
     """The open clients; ``disconnect()`` closes them all (after the run, or when loading fails)."""
 
@@ -75,8 +83,8 @@ class McpConnections:
         self.clients.clear()
 
 
-def load_mcp_tools(values: str | Sequence[str] | None, transport: str = "auto",
-                   reserved: Iterable[str] = ()) -> tuple[list, McpConnections | None]:  # fmt: skip
+def load_mcp_tools(values: str | Sequence[str] | None, transport: str = "auto", reserved: Iterable[str] = (),
+                   connect_timeout_s: int = CONNECT_TIMEOUT_S) -> tuple[list, McpConnections | None]:  # fmt: skip
     """Every server's tools (prefixed where named), and the connections to close after the run.
 
     ``reserved``: names of the agents' other tools, which an MCP tool may not take.
@@ -97,7 +105,7 @@ def load_mcp_tools(values: str | Sequence[str] | None, transport: str = "auto",
             with _thread_errors() as errors:
                 try:
                     client = MCPClient({"url": server.url, "transport": server.transport}, structured_output=False,
-                                       adapter_kwargs={"connect_timeout": CONNECT_TIMEOUT_S})  # fmt: skip
+                                       adapter_kwargs={"connect_timeout": connect_timeout_s})  # fmt: skip
                 except Exception as exc:
                     cause = errors[-1] if errors else exc
                     raise AgentConfigError(f"cannot use the MCP server at {server.url} ({server.transport}): "

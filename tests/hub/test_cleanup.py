@@ -228,3 +228,31 @@ def test_local_cleanup_through_a_running_collector(stores, store):
         answer = httpx.delete(url, params={"parts": "metrics"}, headers={"authorization": "Bearer collector-secret"})
         assert answer.status_code == 200 and answer.json()["deleted"]["metric_points"] > 0
         assert counts(reader, stores.run_b) == {**before_b, "gpu_rows": 0}
+
+
+def test_cli_flags_as_in_smoltrace(seeded, home):
+    """--token is the Hugging Face token, -y skips the question, one filter at a time, and --all asks for
+    YES DELETE ALL before the usual DELETE."""
+    for args, message in [([], "Error: give a filter: --older-than AGE, --keep-recent N, --incomplete-only or --all"),
+                          (["--older-than", "7d", "--keep-recent", "2"], "Error: --keep-recent cannot be used with "
+                                                                        "--older-than: give one filter"),
+                          (["--older-than", "3y"], "Error: Invalid value for --older-than: '3y' is not an age like "
+                                                   "7d, 2w, 1m or 7 (days)")]:  # fmt: skip
+        result = run_cli("smoltrace-cleanup", args, seeded, home)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+    before = remaining(seeded)
+    flag = run_cli("smoltrace-cleanup", ["--older-than", "1m", "--token", GOOD], seeded, home, token=None)
+    assert flag.returncode == 0 and "[INFO] Filter: Older than 30 days" in flag.stdout, flag.stdout + flag.stderr
+    assert "Runs to delete: 1" in flag.stdout and remaining(seeded) == before
+    refused = run_cli("smoltrace-cleanup", ["--all", "--no-dry-run"], seeded, home, input="yes\n")
+    assert refused.returncode == 1 and remaining(seeded) == before
+    assert "WARNING: --all will delete ALL smoltrace datasets" in refused.stdout
+    assert "Type 'YES DELETE ALL' to confirm: " in refused.stdout and "[CANCELLED] Nothing was deleted." in refused.stdout
+    assert "Scanning datasets" not in refused.stdout  # refused before anything was read
+    half = run_cli("smoltrace-cleanup", ["--all", "--no-dry-run"], seeded, home, input="YES DELETE ALL\nno\n")
+    assert half.returncode == 1 and "Type 'DELETE' to confirm" in half.stdout and remaining(seeded) == before
+    done = run_cli("smoltrace-cleanup", ["--all", "--no-dry-run", "-y"], seeded, home)
+    assert done.returncode == 0 and "Deleted: 11" in done.stdout, done.stdout + done.stderr
+    assert "YES DELETE ALL" not in done.stdout
+    assert sorted(n for n in remaining(seeded) if n.startswith("alice/")) == sorted(
+        [n for n in UNTOUCHABLE if n.startswith("alice/")] + ["alice/smoltrace-leaderboard"])
