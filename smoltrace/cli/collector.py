@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import threading
@@ -12,6 +13,53 @@ import click
 
 from smoltrace.collector import Collector, CollectorConfig
 from smoltrace.store.database import DB_ENV_VAR, default_db_path
+from smoltrace.store.open_errors import StoreOpenError
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+          "tib": 2**40}  # fmt: skip
+#: ``--process-memory-limit auto``: the process's data size once ready, plus the store's memory limit,
+#: plus this much for requests in flight and query results.
+AUTO_MEMORY_HEADROOM = 2 * 2**30
+
+
+def parse_size(text: str) -> int:
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise click.BadParameter(f"{text!r} is not a size such as '4GB' or '512MiB'")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _data_size() -> int:
+    """The process's data segment now (Linux: VmData), what RLIMIT_DATA limits."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("VmData not found in /proc/self/status")
+
+
+def limit_process_memory(setting: str, memory_limit: str) -> str | None:
+    """Cap the process's data size (RLIMIT_DATA), so that no query can take the machine's memory:
+    DuckDB builds some values outside its own memory limit (a query answered 'Out of Memory Error'
+    instead of growing the collector to 8 GB). Returns what was set, for the ready line."""
+    if setting.strip().lower() in ("0", "off", "none"):
+        return None
+    try:
+        import resource
+
+        if setting.strip().lower() == "auto":
+            limit = _data_size() + parse_size(memory_limit) + AUTO_MEMORY_HEADROOM
+        else:
+            limit = parse_size(setting)
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (ImportError, OSError, ValueError, AttributeError) as exc:  # not on this platform
+        logging.getLogger("smoltrace.collector").warning("process memory limit not set: %s", exc)
+        return None
+    return f"{limit / 2**30:.1f} GiB"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -37,10 +85,14 @@ from smoltrace.store.database import DB_ENV_VAR, default_db_path
               help="Answer an export only once its rows are committed to DuckDB, not as soon as the request "
                    "log holds it. Both are durable and every query sees acknowledged data either way; this one "
                    "is slower under load (ingest benchmark, 2 cores, interleaved: 34-38k instead of 50-57k spans/s).")  # fmt: skip
+@click.option("--process-memory-limit", default="auto",
+              help="Largest data size of the collector's process (RLIMIT_DATA): beyond it an allocation fails "
+                   "(a query gets 'Out of Memory Error') instead of the machine running out of memory. auto: "
+                   "the size once ready + --memory-limit + 2 GiB; 0: no limit.")  # fmt: skip
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
               help="Log verbosity.")  # fmt: skip
 def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit,
-         ack_after_commit, log_level):
+         ack_after_commit, process_memory_limit, log_level):
     """Receive OpenTelemetry traces, metrics and logs over OTLP (gRPC and HTTP) and store them in DuckDB.
 
     A request is acknowledged only after it is fsynced to the request log next to the store
@@ -70,19 +122,29 @@ def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pend
     sys.setswitchinterval(0.0002)
     try:
         collector = Collector(config).start()
+    except StoreOpenError as exc:
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc}. Is another collector running? Pick other ports with --grpc-port/--http-port.")
+    capped = limit_process_memory(process_memory_limit, memory_limit)
     click.echo(
         f"smoltrace-collector ready: OTLP/gRPC {collector.grpc_endpoint}  OTLP/HTTP {collector.http_endpoint}  "
-        f"store {config.db_path}",
+        f"store {config.db_path}" + (f"  process memory limit {capped}" if capped else ""),
         err=True,
     )
     while not stop_requested.wait(0.5):
         pass
     click.echo("smoltrace-collector: stopping (flushing and checkpointing the store)...", err=True)
     collector.stop()
-    stats = collector.writer.stats
-    click.echo(f"smoltrace-collector: stopped; stored {stats.items} items in {stats.commits} commits", err=True)
+    stats, deriver = collector.writer.stats, collector.writer.deriver
+    click.echo(
+        f"smoltrace-collector: stopped; stored {stats.items} items in {stats.commits} commits "
+        f"({deriver.derive_s:.1f} s deriving facts of {deriver.derived_traces} traces)",
+        err=True,
+    )
+    if collector.writer.stop_error:
+        click.echo(f"smoltrace-collector: {collector.writer.stop_error}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

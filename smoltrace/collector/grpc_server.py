@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from concurrent import futures
+from typing import Callable
 
 import grpc
 from google.protobuf import duration_pb2
@@ -20,9 +21,14 @@ from smoltrace.collector import thread_names
 from smoltrace.collector.auth import bearer_token_matches
 from smoltrace.collector.decode import OTLPDecodeError
 from smoltrace.collector.ingest import AckTimeoutError, Ingestor
-from smoltrace.collector.writer import QueueFullError, WriterStoppedError
+from smoltrace.collector.writer import QueueFullError, StoreUnavailableError, WriterStoppedError
 
 log = logging.getLogger("smoltrace.collector")
+
+#: Trailing metadata of an answer to an empty export (what `smoltrace-eval` sends to check the
+#: collector before a run): the port of the collector's HTTP query API, so that the runner need not
+#: guess it.
+HTTP_PORT_METADATA = "smoltrace-http-port"
 
 SERVICES = {
     "traces": ("opentelemetry.proto.collector.trace.v1.TraceService", trace_service_pb2.ExportTraceServiceResponse),
@@ -40,10 +46,11 @@ def _retry_info(seconds: int) -> tuple[str, bytes]:
 
 
 class _ExportHandler:
-    def __init__(self, signal: str, ingestor: Ingestor, token: str | None):
+    def __init__(self, signal: str, ingestor: Ingestor, token: str | None, http_port: Callable[[], int | None]):
         self.signal = signal
         self.ingestor = ingestor
         self.token = token
+        self.http_port = http_port
         self.response = SERVICES[signal][1]().SerializeToString()
 
     def __call__(self, body: bytes, context: grpc.ServicerContext) -> bytes:
@@ -51,6 +58,10 @@ class _ExportHandler:
             metadata = dict(context.invocation_metadata())
             if not bearer_token_matches(metadata.get("authorization"), self.token):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token in 'authorization' metadata")
+        if not body:  # an empty export: a client checking the collector (see HTTP_PORT_METADATA)
+            port = self.http_port()
+            if port:
+                context.set_trailing_metadata(((HTTP_PORT_METADATA, str(port)),))
         try:
             self.ingestor.ingest(self.signal, body)
         except OTLPDecodeError as exc:
@@ -58,7 +69,7 @@ class _ExportHandler:
         except QueueFullError as exc:
             context.set_trailing_metadata((_retry_info(exc.retry_after_s),))
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-        except (WriterStoppedError, AckTimeoutError) as exc:
+        except (WriterStoppedError, AckTimeoutError, StoreUnavailableError) as exc:
             context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         except Exception as exc:  # the store failed: retryable, nothing was acknowledged
             log.exception("%s export failed", self.signal)
@@ -75,6 +86,7 @@ def build_grpc_server(
     max_message_bytes: int,
     max_workers: int = 16,
     max_concurrent_rpcs: int = 256,
+    http_port: Callable[[], int | None] = lambda: None,
 ) -> grpc.Server:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="otlp-grpc",
@@ -86,6 +98,6 @@ def build_grpc_server(
         ],
     )
     for signal, (service_name, _) in SERVICES.items():
-        handler = grpc.unary_unary_rpc_method_handler(_ExportHandler(signal, ingestor, token))
+        handler = grpc.unary_unary_rpc_method_handler(_ExportHandler(signal, ingestor, token, http_port))
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service_name, {"Export": handler}),))
     return server

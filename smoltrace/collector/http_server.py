@@ -23,7 +23,7 @@ from smoltrace.collector.decode import OTLPDecodeError
 from smoltrace.collector.grpc_server import SERVICES
 from smoltrace.collector.ingest import AckTimeoutError, Ingestor
 from smoltrace.collector.otlp_json import json_to_protobuf
-from smoltrace.collector.writer import QueueFullError, WriterStoppedError
+from smoltrace.collector.writer import QueueFullError, StoreUnavailableError, WriterStoppedError
 from smoltrace.web.routes import view_routes
 
 log = logging.getLogger("smoltrace.collector")
@@ -106,7 +106,7 @@ def create_otlp_routes(ingestor: Ingestor, *, token: str | None, max_body_bytes:
             except QueueFullError as exc:
                 return _status_response(503, _RESOURCE_EXHAUSTED, str(exc), encoding,
                                         {"Retry-After": str(exc.retry_after_s)})  # fmt: skip
-            except (WriterStoppedError, AckTimeoutError) as exc:
+            except (WriterStoppedError, AckTimeoutError, StoreUnavailableError) as exc:
                 return _status_response(503, _UNAVAILABLE, str(exc), encoding, {"Retry-After": "1"})
             except Exception as exc:  # the store failed: retryable, nothing was acknowledged
                 log.exception("%s export failed", signal)
@@ -120,8 +120,15 @@ def create_otlp_routes(ingestor: Ingestor, *, token: str | None, max_body_bytes:
     return [Route(f"/v1/{signal}", export_endpoint(signal), methods=["POST"]) for signal in SERVICES]
 
 
-async def _health(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+def _health_endpoint(ingestor: Ingestor):
+    """``{"status": "ok"}``, or ``{"status": "degraded", "reason": ...}`` while the collector cannot
+    write (it answers exports with retryable codes meanwhile and recovers by itself). HTTP 200 either
+    way: the process is alive and restarting it would not help."""
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(ingestor.writer.health())
+
+    return health
 
 
 def create_app(ingestor: Ingestor, *, token: str | None, max_body_bytes: int, extra_routes=()) -> Starlette:
@@ -129,7 +136,7 @@ def create_app(ingestor: Ingestor, *, token: str | None, max_body_bytes: int, ex
     web view's pages at ``/`` (static files: they read through the query API, with its token)."""
     routes = [
         *create_otlp_routes(ingestor, token=token, max_body_bytes=max_body_bytes),
-        Route("/health", _health, methods=["GET"]),
+        Route("/health", _health_endpoint(ingestor), methods=["GET"]),
         *extra_routes,
         *view_routes(),
     ]

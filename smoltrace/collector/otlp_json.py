@@ -51,11 +51,17 @@ def json_to_protobuf(signal: str, body: bytes) -> bytes:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise OTLPDecodeError(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:  # a client's mistake like any other: 400, not a retryable server error
+        raise OTLPDecodeError("request body is nested too deeply to be an OTLP/JSON request") from None
     if not isinstance(document, dict):
         raise OTLPDecodeError("request body must be a JSON object")
-    _rewrite_ids(document)
     try:
+        _rewrite_ids(document)
         message = json_format.ParseDict(document, REQUEST_CLASSES[signal](), ignore_unknown_fields=True)
+    except OTLPDecodeError:
+        raise
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise OTLPDecodeError(f"request body is not a valid OTLP/JSON {signal} request: {exc}") from None
+    except RecursionError:
+        raise OTLPDecodeError("request body is nested too deeply to be an OTLP/JSON request") from None
     return message.SerializeToString()

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 import duckdb
@@ -45,6 +47,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from smoltrace.collector.auth import bearer_token_matches
+from smoltrace.collector.writer import StoreUnavailableError
 from smoltrace.store import readonly
 
 log = logging.getLogger("smoltrace.collector")
@@ -57,9 +60,17 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
 FORMATS = ("json", "csv", "arrow", "objects")
 
-#: Queries running at once; more wait their turn. Queries get their own thread limiter, so slow ones can
-#: never take the worker threads that the OTLP/HTTP receiver needs to decode and ingest.
-MAX_CONCURRENT_QUERIES = 8
+#: Queries running in DuckDB at once (each on a DuckDB thread, beside the ingest on the same cores);
+#: more wait for a slot within their own time limit, then get 503. A query whose answer went at its
+#: deadline keeps its slot until DuckDB gives its thread back.
+MAX_CONCURRENT_QUERIES = 4
+#: Requests of the query API in worker threads at once (running or waiting for a slot). Queries get
+#: their own thread limiter, so slow ones can never take the worker threads that the OTLP/HTTP receiver
+#: needs to decode and ingest.
+MAX_QUERY_THREADS = 16
+#: Seconds an answer may come after its query's time limit: then it goes (408) even if DuckDB has not
+#: returned yet (it checks its interrupt between vectors only).
+ANSWER_GRACE_S = 1.0
 
 #: Query-string names of ``/api/views/{name}`` that are options, not column filters.
 VIEW_OPTIONS = frozenset({"limit", "order_by", "format", "timeout_s"})
@@ -71,6 +82,7 @@ class QueryLimits:
 
     timeout_s: float = readonly.DEFAULT_TIMEOUT_S
     max_rows: int = readonly.DEFAULT_MAX_ROWS
+    max_bytes: int = readonly.DEFAULT_MAX_BYTES
 
 
 class BadRequest(Exception):
@@ -164,13 +176,19 @@ class QueryAPI:
         self.limits = limits
         self._hardened = False
         self._limiter: anyio.CapacityLimiter | None = None
+        self._slots = threading.BoundedSemaphore(MAX_CONCURRENT_QUERIES)
 
-    async def _in_thread(self, call, *args):
-        """``call(*args)`` in a worker thread, at most MAX_CONCURRENT_QUERIES at once (what
-        ``run_in_threadpool`` does, with a limiter of the query API's own instead of the shared one)."""
+    async def _in_thread(self, call, *args, deadline_s: float | None = None):
+        """``call(*args)`` in a worker thread (what ``run_in_threadpool`` does, with a limiter of the
+        query API's own instead of the shared one); past ``deadline_s`` the answer is a timeout, and
+        the thread finishes on its own."""
         if self._limiter is None:  # created on the event loop's thread, where it is used
-            self._limiter = anyio.CapacityLimiter(MAX_CONCURRENT_QUERIES)
-        return await anyio.to_thread.run_sync(call, *args, limiter=self._limiter)
+            self._limiter = anyio.CapacityLimiter(MAX_QUERY_THREADS)
+        if deadline_s is None:
+            return await anyio.to_thread.run_sync(call, *args, limiter=self._limiter)
+        with anyio.move_on_after(deadline_s + ANSWER_GRACE_S):
+            return await anyio.to_thread.run_sync(call, *args, limiter=self._limiter, abandon_on_cancel=True)
+        raise readonly.QueryTimeout(deadline_s)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -183,23 +201,38 @@ class QueryAPI:
             readonly.harden_database(cursor)
         finally:
             cursor.close()
+        self.collector.writer.on_open.append(readonly.harden_database)  # a store reopened after a failed write
         self._hardened = True
 
     def _run(self, sql: str, params, fmt: str, limit: int, timeout_s: float) -> Response:
-        """Runs in the thread pool: a cursor of its own, the guarded query, the encoded body."""
+        """Runs in the thread pool: a query slot, a cursor of its own, the guarded query, the encoded
+        body, all within ``timeout_s``."""
         self._ensure_hardened()
-        cursor = self.collector.reader(wait_s=timeout_s)  # acknowledged data first, within the time limit
+        started = time.monotonic()
+        if not self._slots.acquire(timeout=timeout_s):
+            raise BadRequest(f"{MAX_CONCURRENT_QUERIES} queries are running; retry later", 503)
         try:
-            result = readonly.run_readonly(
-                cursor, sql, params, max_rows=limit, timeout_s=timeout_s, as_arrow=fmt == "arrow"
-            )
+            left = max(0.001, timeout_s - (time.monotonic() - started))
+            cursor = self.collector.reader(wait_s=left)  # acknowledged data first, within the time limit
+            try:
+                left = max(0.001, timeout_s - (time.monotonic() - started))
+                result = readonly.run_readonly(
+                    cursor, sql, params, max_rows=limit, timeout_s=left, as_arrow=fmt == "arrow",
+                    max_bytes=self.limits.max_bytes,
+                )  # fmt: skip
+            except readonly.QueryTimeout:
+                raise readonly.QueryTimeout(timeout_s) from None  # the client's limit, not what was left
+            except MemoryError:
+                raise BadRequest("the query needed more memory than the collector allows") from None
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            self._slots.release()
         return _encode(result, fmt)
 
-    async def _answer(self, call, *args) -> Response:
+    async def _answer(self, call, *args, deadline_s: float | None = None) -> Response:
         try:
-            return await self._in_thread(call, *args)
+            return await self._in_thread(call, *args, deadline_s=deadline_s)
         except BadRequest as exc:
             return _error(str(exc), exc.status_code)
         except readonly.UnknownView as exc:
@@ -210,6 +243,8 @@ class QueryAPI:
             return _error(f"refused: {exc}")
         except readonly.QueryTimeout as exc:
             return _error(str(exc), 408)
+        except StoreUnavailableError as exc:
+            return _error(str(exc), 503, {"Retry-After": "1"})
         except duckdb.Error as exc:
             return _error(str(exc))
 
@@ -239,7 +274,7 @@ class QueryAPI:
             )
         except BadRequest as exc:
             return _error(str(exc), exc.status_code)
-        return await self._answer(self._run, *args)
+        return await self._answer(self._run, *args, deadline_s=args[-1])
 
     @staticmethod
     async def _query_options(request: Request) -> dict:
@@ -297,7 +332,8 @@ class QueryAPI:
         if not self._authorized(request):
             return self._unauthorized()
         name = request.path_params["name"]
-        return await self._answer(self._view_rows, name, list(request.query_params.multi_items()))
+        return await self._answer(self._view_rows, name, list(request.query_params.multi_items()),
+                                  deadline_s=self.limits.timeout_s)  # fmt: skip
 
 
 def create_query_routes(collector) -> list[Route]:

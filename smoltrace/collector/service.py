@@ -46,6 +46,7 @@ class CollectorConfig:
     checkpoint_interval_s: float = 10.0
     memory_limit: str = "1GB"
     extra_routes: tuple = ()
+    embedded: bool = False  # inside another process (smoltrace-eval): other runs must not export to it
 
 
 class Collector:
@@ -68,7 +69,7 @@ class Collector:
     @classmethod
     def embedded(cls, db_path: str | Path | None = None, token: str | None = None, **options) -> "Collector":
         """A collector on ephemeral loopback ports, for running inside another process."""
-        config = CollectorConfig(host="127.0.0.1", grpc_port=0, http_port=0, token=token, **options)
+        config = CollectorConfig(host="127.0.0.1", grpc_port=0, http_port=0, token=token, embedded=True, **options)
         if db_path is not None:
             config.db_path = Path(db_path)
         return cls(config)
@@ -96,12 +97,15 @@ class Collector:
         return self.writer.cursor(wait_s)
 
     def start(self) -> "Collector":
+        """Open the store and listen. Raises StoreOpenError (the store cannot be opened: locked, full
+        disk, not a DuckDB file; one line saying why) or OSError (a port is taken)."""
         config = self.config
         self.writer.start()
         try:
             self._grpc_server = build_grpc_server(
-                self.ingestor, token=config.token, max_message_bytes=config.max_request_bytes
-            )
+                self.ingestor, token=config.token, max_message_bytes=config.max_request_bytes,
+                http_port=lambda: self.http_port,
+            )  # fmt: skip
             self.grpc_port = self._grpc_server.add_insecure_port(f"{self._bind_host}:{config.grpc_port}")
             if not self.grpc_port:
                 raise OSError(f"cannot listen for OTLP/gRPC on {config.host}:{config.grpc_port}")
@@ -167,6 +171,7 @@ class Collector:
             "grpc_endpoint": self.grpc_endpoint,
             "http_endpoint": self.http_endpoint,
             "token_required": bool(self.config.token),
+            "embedded": self.config.embedded,
         }
         self.discovery_path.write_text(json.dumps(info))
 

@@ -45,12 +45,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import pyarrow as pa
 
 from smoltrace.collector import thread_names
 from smoltrace.collector.decode import DecodedRequest, OTLPDecodeError, decode
-from smoltrace.collector.request_log import RequestLog, request_digest
-from smoltrace.store import database
+from smoltrace.collector.deriver import FactsDeriver
+from smoltrace.collector.request_log import Damage, RequestLog, keep_aside, read_segment, request_digest
+from smoltrace.store import database, facts
+
+from smoltrace.store.open_errors import check_store_name, explain_open_error
 
 log = logging.getLogger("smoltrace.collector")
 
@@ -114,6 +118,33 @@ class WriterStoppedError(Exception):
     """The writer is shutting down and accepts no more requests."""
 
 
+class StoreUnavailableError(Exception):
+    """The disk refused a write (full, I/O error): nothing was acknowledged, the client should retry;
+    the writer recovers by itself once writes work again."""
+
+
+class _StoreFailed(Exception):
+    """DuckDB failed to write (and so invalidated its database): the store must be reopened."""
+
+
+#: Errors after which DuckDB's database cannot be used any more (it invalidates itself on a failed
+#: write or checkpoint) or that pass once the disk or memory frees: the store is reopened and the
+#: request log replayed, never a request set aside for them.
+_STORE_FAILURES = (
+    duckdb.FatalException, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException,
+    duckdb.ConnectionException, OSError, MemoryError,
+)  # fmt: skip
+
+
+def _is_store_failure(exc: BaseException) -> bool:
+    return isinstance(exc, _STORE_FAILURES) or "invalidated" in str(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 @dataclass
 class WriteResult:
     items: int
@@ -147,6 +178,8 @@ class WriterStats:
     checkpoints: int = 0
     failed_requests: int = 0
     replayed_requests: int = 0
+    store_reopens: int = 0  # after DuckDB failed to write (disk full, I/O error)
+    queued_traces: int = 0  # traces queued for the facts deriver
 
 
 class ReadCursor:
@@ -251,18 +284,35 @@ class StoreWriter:
         self._readers_lock = threading.Lock()
         self._open_readers = 0
         self.connection = None
+        # Self-healing: why a stage cannot write now ("log", "store"); empty while healthy.
+        self._degraded: dict[str, str] = {}
+        self._store_failure: BaseException | None = None  # a DuckDB write failed: reopen the store
+        self._unsettled: list[_Pending] = []  # "committed" by a failed commit: stored again from the log
+        #: Called with each new connection to the store (the query API switches off external access).
+        self.on_open: list[Callable] = []
+        #: Why stop() could not write everything into the store file (the request log keeps it), or None.
+        self.stop_error: str | None = None
+        self.deriver: FactsDeriver | None = None
+        self._facts_seq = 0  # last entry this writer added to the facts queue
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.connection = database.connect_for_ingest(self.db_path)
-        for setting in WRITER_SETTINGS:
-            self.connection.execute(setting)
-        self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
-        self._known_digests = {row[0] for row in self.connection.execute(LOAD_DIGESTS_SQL).fetchall()}
-        self._table_columns = dict(self.connection.execute(TABLE_COLUMNS_SQL).fetchall())
-        self._recover()
-        self.request_log.open()
+        """Open the store, store what the request log holds, start the stages. Raises StoreOpenError,
+        one line saying why (locked, full disk, not a DuckDB file, a reserved name)."""
+        created = not self.db_path.exists()
+        try:
+            self._open_store()
+            self._known_digests = self._stored_digests()
+            self._recover()
+            self.request_log.open()
+        except Exception as exc:
+            self._close_store()
+            self.request_log.close()
+            if created:  # a file cut short (by a full disk, say) would fail every later start
+                for leftover in (self.db_path, self.db_path.with_name(self.db_path.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
+            raise explain_open_error(self.db_path, exc) from exc
         self._last_checkpoint = time.monotonic()
         self._log_thread = threading.Thread(target=self._log_loop, name="smoltrace-request-log", daemon=True)
         self._thread = threading.Thread(target=self._store_loop, name="smoltrace-writer", daemon=True)
@@ -272,7 +322,10 @@ class StoreWriter:
         self._delete_thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Refuse new requests, log and commit everything already queued, checkpoint and close the file."""
+        """Refuse new requests, log and commit everything already queued, checkpoint and close the file.
+
+        A disk that fails now loses nothing: what the store file lacks stays in the request log, stored
+        at the next start (``stop_error`` says so)."""
         with self._condition:
             self._stopping = True
             self._condition.notify_all()
@@ -283,36 +336,100 @@ class StoreWriter:
             self._segments_to_delete.put(None)  # after the deletions already asked for
             self._delete_thread.join(timeout_s)
         self._log_thread = self._thread = self._delete_thread = None
+        if self.deriver is not None:
+            self.deriver.stop(timeout_s)  # derives what is queued first
+        self.request_log.close()
         if self.connection is not None:
-            self.request_log.close()
-            self._checkpoint_then_delete(self.request_log.segments())
-            self.connection.close()
-            self.connection = None
+            try:
+                self._checkpoint_then_delete(self.request_log.segments())
+            except Exception as exc:
+                self.stop_error = (
+                    f"could not write the store at shutdown ({_first_line(exc)}); the request log keeps "
+                    f"every acknowledged request, and the next start stores them"
+                )
+                log.error("%s", self.stop_error)
+        self._close_store()
+
+    def _open_store(self) -> None:
+        """Open the store for ingest (at start, and again after DuckDB failed to write)."""
+        check_store_name(self.db_path)
+        self.connection = database.connect_for_ingest(self.db_path)
+        for setting in WRITER_SETTINGS:
+            self.connection.execute(setting)
+        self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
+        self._table_columns = dict(self.connection.execute(TABLE_COLUMNS_SQL).fetchall())
+        for hook in self.on_open:
+            hook(self.connection)
+        self._facts_seq = self.connection.execute(facts.LAST_QUEUED_SQL).fetchone()[0]
+        self.deriver = FactsDeriver(self.connection.cursor())
+        self.deriver.start(self._facts_seq)  # first, what a previous collector left queued
+
+    def _stored_digests(self) -> set[str]:
+        return {row[0] for row in self.connection.execute(LOAD_DIGESTS_SQL).fetchall()}
+
+    def _close_store(self) -> None:
+        """Close the store's connection, also one that DuckDB invalidated (never raises)."""
+        if self.deriver is not None:
+            self.deriver.stop(timeout_s=5.0)
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception as exc:  # an invalidated database may refuse even that; it is dropped anyway
+                log.debug("closing the store failed: %s", exc)
 
     def _recover(self) -> None:
-        """Store the requests a crash left in the request log (acknowledged, maybe not checkpointed)."""
+        """Store what the request log holds and the store lacks (after a crash, or when the store is
+        reopened after a failed write), checkpoint, then delete the segments, except one holding bytes
+        that could not be replayed: that one is kept aside (renamed) and logged, never deleted."""
         segments = self.request_log.segments()
-        for signal, body in self.request_log.replay():
-            self.stats.replayed_requests += 1
-            digest = request_digest(signal, body)
-            if digest in self._known_digests:  # already checkpointed (or earlier in the log)
-                continue
-            try:
-                request = decode(signal, body)
-            except OTLPDecodeError as exc:  # cannot happen for what this version logged; never fatal
-                log.error("request log: a %s request no longer decodes and is skipped: %s", signal, exc)
-                continue
-            self._known_digests.add(digest)
-            self._open.append(_Pending(request, digest))
-            self._commit_open(WHOLE_ROW_GROUPS)
-        self._commit_open(EVERYTHING)
-        if segments:
-            self._checkpoint_then_delete(segments)
-            log.warning(
-                "recovered %d acknowledged requests from %d request log segment(s) of %s (%d items were "
-                "not in the store yet)", self.stats.replayed_requests, len(segments), self.db_path,
-                self.stats.items,
+        stored = self._stored_digests()
+        replayed, items_before = 0, self.stats.items
+        unreplayed: dict[Path, str] = {}
+        for segment in segments:
+            damage: list[Damage] = []
+            for signal, body in read_segment(segment, damage):
+                replayed += 1
+                digest = request_digest(signal, body)
+                if digest in stored:  # already checkpointed (or earlier in the log)
+                    continue
+                try:
+                    request = decode(signal, body)
+                except OTLPDecodeError as exc:  # cannot happen for what this version logged; never fatal
+                    log.error("request log %s: a %s request no longer decodes: %s", segment, signal, exc)
+                    unreplayed[segment] = "a request that no longer decodes"
+                    continue
+                stored.add(digest)
+                self._known_digests.add(digest)
+                self._open.append(_Pending(request, digest))
+                self._commit(WHOLE_ROW_GROUPS)
+            damaged_bytes = sum(d.length for d in damage if not d.unfinished)
+            if damaged_bytes:
+                unreplayed[segment] = f"{damaged_bytes} damaged bytes"
+        self._commit(EVERYTHING)
+        self.stats.replayed_requests += replayed
+        if not segments:
+            return
+        self._checkpoint_then_delete([s for s in segments if s not in unreplayed])
+        for segment, what in unreplayed.items():
+            kept = keep_aside(segment)
+            log.error(
+                "request log segment %s holds %s that could not be replayed: kept as %s (every record of "
+                "it that checks out is stored)", segment, what, kept,
             )  # fmt: skip
+        log.warning(
+            "recovered %d acknowledged requests from %d request log segment(s) of %s (%d items were "
+            "not in the store yet)", replayed, len(segments), self.db_path, self.stats.items - items_before,
+        )  # fmt: skip
+
+    def health(self) -> dict:
+        """``{"status": "ok"}``, or ``{"status": "degraded", "reason": ...}`` while a stage cannot write
+        (it keeps trying) or has stopped."""
+        reasons = list(self._degraded.values())
+        for name, thread in (("request log", self._log_thread), ("store writer", self._thread)):
+            if thread is not None and not thread.is_alive() and not self._stopping:
+                reasons.append(f"the {name} thread has stopped")
+        return {"status": "degraded", "reason": "; ".join(reasons)} if reasons else {"status": "ok"}
 
     # -- receivers' and readers' side -----------------------------------------------------------------
 
@@ -363,11 +480,18 @@ class StoreWriter:
         """A cursor on the store that sees every request acknowledged before this call (it waits up to
         ``wait_s`` for their commit; 0: no wait, for reads that need no data); close it when done (the
         writer frees memory only while no cursor is open)."""
-        if wait_s > 0 and not self.wait_until_stored(wait_s):
-            log.warning("reading before every acknowledged request is committed: the store writer is busy")
+        if wait_s > 0:
+            started = time.monotonic()
+            if not self.wait_until_stored(wait_s):
+                log.warning("reading before every acknowledged request is committed: the store writer is busy")
+            elif not self.deriver.wait_until_derived(max(0.0, wait_s - (time.monotonic() - started))):
+                log.warning("reading before the facts of every committed trace are derived: the deriver is busy")
+        connection = self.connection
+        if connection is None:
+            raise StoreUnavailableError("the store is being reopened after a failed write; retry shortly")
         with self._readers_lock:
             self._open_readers += 1
-            return ReadCursor(self.connection.cursor(), self._reader_closed)
+            return ReadCursor(connection.cursor(), self._reader_closed)
 
     def _reader_closed(self) -> None:
         with self._readers_lock:
@@ -432,12 +556,18 @@ class StoreWriter:
                         self._held_acks.extend(fresh)
                     self._condition.notify_all()
         except Exception as exc:  # the disk refused the log write: nothing of the group is acknowledged
-            log.error("request log write failed; %d request(s) answered with an error: %s", len(fresh), exc)
+            reason = f"cannot write the request log ({_first_line(exc)})"
+            if self._degraded.get("log") != reason:  # once per cause, not once per request
+                log.error("%s: requests are answered with a retryable error until it works again", reason)
+            self._degraded["log"] = reason
+            error = StoreUnavailableError(f"the collector cannot store requests now ({_first_line(exc)}); retry later")
             with self._condition:
                 self._pending_items -= sum(p.request.items for p in group)
             for pending in group:
-                pending.future.set_exception(exc)
+                pending.future.set_exception(error)
             return
+        if self._degraded.pop("log", None):
+            log.warning("request log writes work again")
         for pending in duplicates:
             pending.future.set_result(WriteResult(pending.request.items, duplicate=True))
         if not hold:
@@ -473,23 +603,126 @@ class StoreWriter:
             return batch
 
     def _store_loop(self) -> None:
+        """Commit what the log made durable, until stopped. A failure never ends the thread: the store
+        is reopened and what the log holds since the last checkpoint is stored again (``_reopen``)."""
         thread_names.name_this_thread(thread_names.WRITER)
         while True:
-            batch = self._take_logged()
-            if batch is None:
-                self._settle(self._commit_open(EVERYTHING))
-                return
-            if batch and batch[0].action is not None:
-                self._settle(self._commit_open(EVERYTHING))  # the action sees every earlier request
-                self._run_action(batch[0])
+            try:
+                if not self._store_step():
+                    return
+            except Exception as exc:
+                if not self._reopen(exc):
+                    return
+
+    def _store_step(self) -> bool:
+        """One round of the store stage; False once stopping and everything is committed."""
+        batch = self._take_logged()
+        if batch is None:
+            self._settle(self._commit(EVERYTHING))
+            return False
+        if batch and batch[0].action is not None:
+            try:
+                self._settle(self._commit(EVERYTHING))  # the action sees every earlier request
+            except Exception:
+                with self._condition:
+                    self._logged.appendleft(batch[0])  # it runs once the store is back
+                raise
+            self._run_action(batch[0])
+            return True
+        if batch and not self._open:
+            self._partial_since = time.monotonic()
+        self._open.extend(batch)
+        self._settle(self._commit(EVERYTHING if self._must_commit_everything() else WHOLE_ROW_GROUPS))
+        if self._due_for_checkpoint():
+            self._settle(self._commit(STARTED_REQUESTS))  # no checkpoint stores part of a request
+            self._checkpoint()
+        return True
+
+    def _commit(self, scope: str) -> list[_Pending]:
+        """``_commit_open``, raising _StoreFailed when DuckDB failed to write: its database is invalid
+        then, and what it reports as committed must be stored again from the log."""
+        committed = self._commit_open(scope)
+        failure, self._store_failure = self._store_failure, None
+        if failure is not None:
+            self._unsettled.extend(committed)
+            raise _StoreFailed(_first_line(failure)) from failure
+        return committed
+
+    def _reopen(self, exc: Exception) -> bool:
+        """DuckDB invalidates its database after a failed write or checkpoint (disk full, I/O error):
+        close it, open it again as soon as that works, and store again what the request log holds.
+        Meanwhile the log stage goes on acknowledging what it can log, a full queue is refused with
+        retryable codes, and ``health()`` says why. False when the writer stops before the store is
+        back (the request log keeps every acknowledged request for the next start)."""
+        self.stats.store_reopens += 1
+        log.error("store write failed (%s): reopening the store and storing the request log again", _first_line(exc))
+        delay, tries_while_stopping = 0.2, 0
+        while True:
+            try:
+                self._reopen_and_replay()
+            except Exception as retry:
+                reason = f"store write failed ({_first_line(retry)}); retrying"
+                if self._degraded.get("store") != reason:
+                    log.error("%s", reason)
+                self._degraded["store"] = reason
+                with self._condition:
+                    if self._stopping:
+                        tries_while_stopping += 1
+                        if tries_while_stopping > 1:
+                            break
+                    self._condition.wait(delay)
+                delay = min(2 * delay, 2.0)
                 continue
-            if batch and not self._open:
-                self._partial_since = time.monotonic()
-            self._open.extend(batch)
-            self._settle(self._commit_open(EVERYTHING if self._must_commit_everything() else WHOLE_ROW_GROUPS))
-            if self._due_for_checkpoint():
-                self._settle(self._commit_open(STARTED_REQUESTS))  # no checkpoint stores part of a request
-                self._checkpoint()
+            self._degraded.pop("store", None)
+            log.warning("store reopened: every acknowledged request is stored")
+            return True
+        self._give_up_store()
+        return False
+
+    def _reopen_and_replay(self) -> None:
+        self._degraded.setdefault("store", "store write failed; reopening the store")
+        with self._log_lock:  # the log stage waits: every logged request is in a closed segment now
+            self.request_log.close()
+            with self._condition:
+                actions = [p for p in self._logged if p.action is not None]
+                dropped = [*self._unsettled, *self._open, *(p for p in self._logged if p.action is None)]
+                self._unsettled.clear()
+                self._open.clear()
+                self._logged = collections.deque(actions)
+                # requests replayed by _recover (seq 0) were never counted in the queue
+                self._pending_items -= sum(p.request.items for p in dropped if p.seq)
+                held, self._held_acks = self._held_acks, []
+            _acknowledge(held)  # logged, so durable: their store write is what is redone
+            self._close_store()
+            self._store_failure = None
+            self._open_store()
+            self._known_digests |= self._stored_digests()
+            self._recover()  # every segment, the one just closed included
+            with self._condition:
+                self._committed_seq = self._logged_seq
+                self._closed_segments.clear()
+                self._flush_requested = False
+                self._condition.notify_all()
+            self._last_checkpoint = time.monotonic()
+
+    def _give_up_store(self) -> None:
+        """Stopping while the store cannot be written: answer what waits on it and leave the rest to
+        the request log (the next start stores it)."""
+        with self._condition:
+            held, self._held_acks = self._held_acks, []
+            actions = [p for p in self._logged if p.action is not None]
+            self._logged.clear()
+            self._open.clear()
+            self._unsettled.clear()
+        _acknowledge(held)
+        for pending in actions:
+            pending.future.set_exception(WriterStoppedError("collector is shutting down"))
+        self._close_store()
+        self.stop_error = (
+            "the store could not be written before shutdown; the request log keeps every acknowledged "
+            "request, and the next start stores them"
+        )
+        log.error("%s", self.stop_error)
 
     def _must_commit_everything(self) -> bool:
         """Commit rows short of a whole row group too: a reader waits for them, they waited long
@@ -503,8 +736,9 @@ class StoreWriter:
 
     def _run_action(self, pending: _Pending) -> None:
         try:
-            result = pending.action(self.connection)
-            self.connection.execute("CHECKPOINT")  # what the action changed is not in the request log
+            with self.deriver.paused():  # an action may change what the deriver writes
+                result = pending.action(self.connection)
+                self.connection.execute("CHECKPOINT")  # what the action changed is not in the request log
         except BaseException as exc:
             pending.future.set_exception(exc)
         else:
@@ -592,11 +826,14 @@ class StoreWriter:
             if all(end_rows.get((id(p), name), p.committed_rows.get(name, 0)) == table.num_rows
                    for name, table in p.request.tables.items())
         ]  # fmt: skip
+        queued = 0
         conn.begin()
         try:
             for table_name, parts in slices.items():
                 rows = pa.concat_tables(parts).select(self._table_columns[table_name])
                 conn.from_arrow(rows).insert_into(table_name)
+                if table_name == "otel_traces":  # their traces' facts, queued with the spans
+                    queued += facts.queue(conn, rows, self._facts_seq + 1)
             if completed:
                 conn.execute(RECORD_DIGESTS_SQL, {
                     "digests": [p.digest for p in completed],
@@ -607,6 +844,10 @@ class StoreWriter:
         except Exception:
             conn.rollback()
             raise
+        if queued:
+            self._facts_seq += 1
+            self.stats.queued_traces += queued
+            self.deriver.queued(self._facts_seq)
         for pending, table_name, _start, end in plan:
             pending.committed_rows[table_name] = end
         self.stats.commits += 1
@@ -634,7 +875,11 @@ class StoreWriter:
 
     def _set_aside(self, pending: _Pending, exc: Exception) -> None:
         """Keep the rows of an acknowledged request that DuckDB refused (those not committed yet) as
-        Arrow IPC files next to the store."""
+        Arrow IPC files next to the store. Not when DuckDB itself failed (disk full, I/O error): the
+        store is reopened then and the request stored again from the log (``_commit``)."""
+        if _is_store_failure(exc):
+            self._store_failure = exc
+            return
         folder = self.db_path.with_name(self.db_path.name + ".rejected")
         folder.mkdir(exist_ok=True)
         for table_name, table in pending.request.tables.items():
@@ -661,15 +906,13 @@ class StoreWriter:
         """Start a new log segment, write every committed row into the store file, then delete the
         closed segments whose requests were all committed before this CHECKPOINT."""
         with self._log_lock:
-            closed = self.request_log.rotate()
-            self._closed_segments.append((closed, self._logged_seq))
+            for closed in self.request_log.rotate():
+                self._closed_segments.append((closed, self._logged_seq))
         self._last_checkpoint = time.monotonic()
         covered = [segment for segment, last_seq in self._closed_segments if last_seq <= self._committed_seq]
-        try:
-            self._checkpoint_then_delete(covered, in_background=True)
-        except Exception:  # the segments stay; the next checkpoint (or the next start) covers them
-            log.exception("checkpoint failed; the request log keeps the data meanwhile")
-            return
+        # A failed CHECKPOINT invalidates DuckDB's database: the error reaches _store_loop, which
+        # reopens the store; the segments stay until a checkpoint covers them.
+        self._checkpoint_then_delete(covered, in_background=True)
         self._closed_segments = [entry for entry in self._closed_segments if entry[0] not in covered]
         self.stats.checkpoints += 1
 
@@ -677,7 +920,8 @@ class StoreWriter:
         """CHECKPOINT writes every committed row into the store file; only then are ``segments`` (whose
         requests were all committed) no longer needed for recovery. A segment not deleted yet at a crash
         is harmless: its requests are known as stored and the replay skips them."""
-        self.connection.execute("CHECKPOINT")
+        with self.deriver.paused():  # DuckDB refuses to checkpoint while another transaction writes
+            self.connection.execute("CHECKPOINT")
         for segment in segments:
             if in_background:
                 self._segments_to_delete.put(segment)

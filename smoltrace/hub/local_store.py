@@ -82,7 +82,7 @@ def compact(path: str | os.PathLike) -> tuple[int, int]:
     try:
         source = conn.execute("SELECT current_database()").fetchone()[0]
         conn.execute("CHECKPOINT")
-        conn.execute(f"ATTACH '{tmp}' AS smoltrace_compacted")
+        conn.execute("ATTACH '{}' AS smoltrace_compacted".format(str(tmp).replace("'", "''")))
         conn.execute(f'COPY FROM DATABASE "{source}" TO smoltrace_compacted')
         conn.execute("DETACH smoltrace_compacted")
     except BaseException:

@@ -33,9 +33,12 @@ leave no single point of failure.
    cursor or the query API. Outside the collector (``smoltrace-query`` on a file) the configuration is
    also locked.
 
-Limits: a time limit (``conn.interrupt()`` from a timer; default 10 s) and a row limit (default
-10,000; one extra row is fetched to tell whether the result was ``truncated``). Execution streams,
-so a huge result is never materialised to answer a small limit.
+Limits: a time limit (``conn.interrupt()`` from a timer; default 10 s), a row limit (default 10,000;
+one extra row is fetched to tell whether the result was ``truncated``) and a byte limit (default
+32 MiB of values). Execution streams, so a huge result is never materialised to answer a small limit.
+DuckDB's memory limit is per database, not per query, and some scalar functions build one value
+outside it, in a single step no interrupt reaches (``repeat``, ``lpad``, ``range`` ...): their size
+arguments must be small constants (``_check_generated_size``).
 """
 
 from __future__ import annotations
@@ -59,6 +62,11 @@ import duckdb
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_ROWS = 10_000
+#: Bytes of values a result may hold (strings and blobs by their length, other values 8 bytes each):
+#: a row limit alone let 10,000 rows of 50 KB take 2-2.5 GB of the collector's memory as CSV.
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+#: Rows fetched from DuckDB at a time, so that the byte limit stops the fetch early.
+FETCH_ROWS = 1_000
 #: The largest row limit a client may ask for; bulk exports should page or filter beyond it.
 MAX_ROW_LIMIT = 1_000_000
 
@@ -493,6 +501,7 @@ def run_readonly(
     max_rows: int = DEFAULT_MAX_ROWS,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     as_arrow: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> QueryResult:
     """Check ``sql`` and run it on ``conn`` (a connection of its own) read-only, within the limits.
 
@@ -513,14 +522,12 @@ def run_readonly(
             if as_arrow:
                 relation = conn.sql(statement, params=params)
                 columns = [Column(name, str(kind)) for name, kind in zip(relation.columns, relation.types)]
-                table, truncated = _fetch_arrow(relation, max_rows)
+                table, truncated = _fetch_arrow(relation, max_rows, max_bytes)
                 rows, converters = None, []
             else:
                 result = conn.execute(statement, params) if params is not None else conn.execute(statement)
                 columns = [Column(d[0], str(d[1])) for d in result.description]
-                rows = result.fetchmany(max_rows + 1)
-                truncated = len(rows) > max_rows
-                rows = rows[:max_rows]
+                rows, truncated = _fetch_rows(result, max_rows, max_bytes)
                 table, converters = None, [value_converter(d[1]) for d in result.description]
         except duckdb.InterruptException:
             if timer.fired:
@@ -537,19 +544,57 @@ def run_readonly(
     return QueryResult(columns, rows, truncated, elapsed_ms, arrow=table, converters=converters)
 
 
-def _fetch_arrow(relation: duckdb.DuckDBPyRelation, max_rows: int):
-    """Record batches until one row past the limit: execution streams, so the rest is never computed."""
+def _fetch_rows(result, max_rows: int, max_bytes: int) -> tuple[list[tuple], bool]:
+    """Rows in chunks until one row past ``max_rows`` or ``max_bytes`` of values: execution streams,
+    so the rest is never computed; returns (rows, truncated)."""
+    rows: list[tuple] = []
+    size = 0
+    while len(rows) <= max_rows:
+        chunk = result.fetchmany(min(FETCH_ROWS, max_rows + 1 - len(rows)))
+        if not chunk:
+            return rows, False
+        for row in chunk:
+            size += _value_bytes(row)
+            if size > max_bytes:
+                return rows, True
+            rows.append(row)
+    return rows[:max_rows], True
+
+
+def _value_bytes(value: Any) -> int:
+    """What a value costs against the byte limit: strings and blobs their length, others 8 bytes."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value)
+    if isinstance(value, (tuple, list)):
+        return sum(_value_bytes(item) for item in value) + 8
+    if isinstance(value, dict):
+        return sum(_value_bytes(key) + _value_bytes(item) for key, item in value.items()) + 8
+    return 8
+
+
+def _fetch_arrow(relation: duckdb.DuckDBPyRelation, max_rows: int, max_bytes: int = DEFAULT_MAX_BYTES):
+    """Record batches until one row past the limit or ``max_bytes`` of Arrow buffers: execution
+    streams, so the rest is never computed."""
     import pyarrow as pa
 
-    reader = relation.to_arrow_reader(min(max(max_rows + 1, 1), 100_000))
-    batches, count = [], 0
+    reader = relation.to_arrow_reader(min(max(max_rows + 1, 1), FETCH_ROWS))
+    batches, count, size, over_bytes = [], 0, 0, False
     for batch in reader:
+        if size + batch.nbytes > max_bytes:  # keep the rows of this batch that still fit
+            fits = 0
+            while fits < batch.num_rows and size + batch.slice(0, fits + 1).nbytes <= max_bytes:
+                fits += 1
+            batches.append(batch.slice(0, fits))
+            count += fits
+            over_bytes = True
+            break
         batches.append(batch)
         count += batch.num_rows
+        size += batch.nbytes
         if count > max_rows:
             break
     table = pa.Table.from_batches(batches, schema=reader.schema)
-    truncated = table.num_rows > max_rows
+    truncated = over_bytes or table.num_rows > max_rows
     return table.slice(0, max_rows), truncated
 
 
