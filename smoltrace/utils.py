@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 
 from smoltrace.hub.cleanup import cleanup_datasets, discover_smoltrace_datasets, filter_runs, group_datasets_by_run
+from smoltrace.hub.copy_datasets import copy_standard_datasets
 from smoltrace.hub.publish import dataset_names, now_timestamp
 
 __all__ = [
     "get_hf_user_info", "generate_dataset_names", "push_results_to_hf", "compute_leaderboard_row",
     "update_leaderboard", "cleanup_datasets", "discover_smoltrace_datasets", "group_datasets_by_run", "filter_runs",
+    "copy_standard_datasets",
 ]  # fmt: skip
 
 
@@ -77,13 +79,22 @@ def _view_rows(run_id: str) -> list[dict]:
 
 def compute_leaderboard_row(model_name, all_results, trace_data, metric_data, dataset_used, results_dataset,
                             traces_dataset, metrics_dataset, agent_type="both", run_id=None, provider="litellm",
-                            *, view_rows: list[dict] | None = None) -> dict:  # fmt: skip
+                            *, use_case: str | None = None, team: str | None = None, purpose: str | None = None,
+                            suite_version: str | None = None, view_rows: list[dict] | None = None) -> dict:  # fmt: skip
     """The leaderboard row for ``agent_type`` (``tool``, ``code`` or ``both``) plus dataset references.
 
     For one agent type the row is the ``leaderboard`` view's, read from the store when the run is there
     (``view_rows`` may be passed to skip the lookup); otherwise, and for ``both`` (which has no view
-    row), the same columns are computed from ``all_results`` by the view's rules.
+    row), the same columns are computed from ``all_results`` by the view's rules. ``use_case``, ``team``,
+    ``purpose`` and ``suite_version`` (SMOLTRACE 0.1's grouping fields) are set when given, normalised as
+    ``smoltrace-eval --use-case`` normalises them; otherwise the row keeps the run's own (or None).
     """
+    from smoltrace.runner.config import PURPOSES, normalize_label
+
+    if purpose is not None and purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)} (got {purpose!r})")
+    labels = {"use_case": normalize_label(use_case), "team": normalize_label(team), "purpose": purpose,
+              "suite_version": normalize_label(suite_version)}  # fmt: skip
     from smoltrace.hub.aggregate import leaderboard_row
 
     results = [row for rows in all_results.values() for row in rows]
@@ -100,6 +111,8 @@ def compute_leaderboard_row(model_name, all_results, trace_data, metric_data, da
     row.update({"run_id": run_id, "model": row.get("model") or model_name, "provider": row.get("provider") or provider,
                 "results_dataset": results_dataset, "traces_dataset": traces_dataset,
                 "metrics_dataset": metrics_dataset, "dataset_used": dataset_used})  # fmt: skip
+    for key, value in labels.items():
+        row[key] = value if value is not None else row.get(key)
     return row
 
 

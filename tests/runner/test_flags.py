@@ -169,6 +169,48 @@ def test_hf_inference_provider_is_passed_to_the_client():
     assert str(error.value) == "--hf-inference-provider is for --provider inference (got --provider ollama)"
 
 
+def test_an_agent_runs_through_the_chosen_inference_provider(tmp_path, monkeypatch):
+    """huggingface_hub's real client against a loopback Hub (the model's provider mapping) and router."""
+    import huggingface_hub.constants as hub_constants
+
+    from tests.runner.loopback import Loopback, json_reply
+
+    answer = {"id": "c", "object": "chat.completion", "created": 0, "model": "m", "choices": [{
+        "index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_0", "type": "function",
+             "function": {"name": "final_answer", "arguments": json.dumps({"answer": "18°C, Clear"})}}]}}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}}  # fmt: skip
+    mapping = {"id": "Qwen/Qwen2.5-7B-Instruct", "inferenceProviderMapping": {
+        "together": {"status": "live", "providerId": "Qwen/Qwen2.5-7B-Instruct-Turbo", "task": "conversational"}}}
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([WEATHER]))
+    with Loopback({"GET /api/models/Qwen/Qwen2.5-7B-Instruct": json_reply(mapping), "GET /api/agent-harnesses":
+                   json_reply([]), "POST /together/v1/chat/completions": json_reply(answer)}) as server:  # fmt: skip
+        monkeypatch.setattr(hub_constants, "ENDPOINT", server.url)
+        monkeypatch.setattr(hub_constants, "INFERENCE_PROXY_TEMPLATE", server.url + "/{provider}")
+        monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+        results, *_ = run_evaluation("Qwen/Qwen2.5-7B-Instruct", ["tool"], None, str(tasks), "train", True, False,
+                                     False, "inference", hf_inference_provider="together", hf_token="hf_" + "t" * 30,
+                                     db_path=tmp_path / "s.duckdb")  # fmt: skip
+    (row,) = results["tool"]
+    assert (row["provider"], row["response"], row["final_answer_called"], row["total_tokens"]) == (
+        "inference", "18°C, Clear", True, 60)
+    (chat,) = [r for r in server.requests if r.method == "POST"]
+    assert (chat.path, chat.json()["model"], chat.headers["authorization"]) == (
+        "/together/v1/chat/completions", "Qwen/Qwen2.5-7B-Instruct-Turbo", "Bearer hf_" + "t" * 30)
+
+
+def test_compute_leaderboard_row_takes_smoltraces_grouping_fields():
+    from smoltrace.utils import compute_leaderboard_row
+
+    view = [{"agent_type": "tool", "run_id": "r", "success_rate": 50.0, "use_case": "from-the-run"}]
+    row = compute_leaderboard_row("m", {"tool": []}, [], {}, "tasks", "a/r", "a/t", "a/m", "tool", "r",
+                                  view_rows=view, team="Platform Team", purpose="monitoring")  # fmt: skip
+    assert {k: row[k] for k in ("use_case", "team", "purpose", "suite_version", "success_rate")} == {
+        "use_case": "from-the-run", "team": "platform-team", "purpose": "monitoring", "suite_version": None,
+        "success_rate": 50.0}  # fmt: skip
+
+
 # -- run_evaluation: SMOLTRACE's two call forms -------------------------------------------------------
 
 SMOLTRACE_ROW_FIELDS = {
@@ -292,6 +334,8 @@ def test_cli_names_flag_mistakes_without_a_traceback(tmp_path):
                                                    "URL, or NAME=URL"),
         (["--hf-inference-provider", "together"], "Error: --hf-inference-provider is for --provider inference (got "
                                                   "--provider litellm)"),
+        (["--mcp-server-url", "http://127.0.0.1:9/mcp"], "Error: cannot reach the MCP server at "
+                                                         "http://127.0.0.1:9/mcp: Connection refused"),
     ]:  # fmt: skip
         result = run(*args)
         assert result.returncode == 2, result.stderr
