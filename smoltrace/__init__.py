@@ -3,9 +3,13 @@
 __version__ = "0.1.0"
 
 __all__ = [
-    "run_evaluation", "cleanup_datasets", "discover_smoltrace_datasets", "group_datasets_by_run", "filter_runs",
+    "cleanup_datasets",
     "copy_standard_datasets",
-]  # fmt: skip
+    "discover_smoltrace_datasets",
+    "filter_runs",
+    "group_datasets_by_run",
+    "run_evaluation",
+]
 
 # name -> module: SMOLTRACE's top-level API, imported on first use so that ``import smoltrace`` stays light
 _EXPORTS = {

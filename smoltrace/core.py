@@ -10,8 +10,9 @@ mcp_transport)``, and its README's keywords (``model=``, ``agent_type=``, ``diff
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from smoltrace.runner import run as run_module
 from smoltrace.runner.config import EvalConfig
@@ -61,22 +62,41 @@ def run_evaluation(
     if model is None:
         raise TypeError("run_evaluation() needs a model: run_evaluation('openai/gpt-4o-mini', ...) or model=...")
     agent_type = _one_of("agent_types", _agent_type(agent_types), "agent_type", agent_type) or "both"
-    enable_tools = _one_of("enabled_smolagents_tools", enabled_smolagents_tools, "enable_tools",
-                           options.pop("enable_tools", None))  # fmt: skip
-    additional_imports = _one_of("additional_authorized_imports", additional_authorized_imports,
-                                 "additional_imports", options.pop("additional_imports", None))  # fmt: skip
+    enable_tools = _one_of(
+        "enabled_smolagents_tools", enabled_smolagents_tools, "enable_tools", options.pop("enable_tools", None)
+    )
+    additional_imports = _one_of(
+        "additional_authorized_imports",
+        additional_authorized_imports,
+        "additional_imports",
+        options.pop("additional_imports", None),
+    )
     quiet = options.pop("quiet", not verbose)
     config = EvalConfig(
-        model=model, provider=provider, agent_type=agent_type,
-        difficulty=_one_of("test_subset", test_subset, "difficulty", difficulty), dataset_name=dataset_name,
-        split=split, run_id=run_id, enable_gpu_metrics=enable_gpu_metrics, hf_token=hf_token,
-        db_path=Path(db_path) if db_path else None, quiet=quiet, debug=debug, prompt_config=prompt_config,
-        mcp_server_url=mcp_server_url, mcp_transport=mcp_transport, search_provider=search_provider,
-        hf_inference_provider=hf_inference_provider, parallel_workers=parallel_workers,
-        enable_tools=tuple(enable_tools or ()), additional_imports=tuple(additional_imports or ()),
-        working_directory=Path(working_directory) if working_directory else None, model_args=dict(model_args or {}),
+        model=model,
+        provider=provider,
+        agent_type=agent_type,
+        difficulty=_one_of("test_subset", test_subset, "difficulty", difficulty),
+        dataset_name=dataset_name,
+        split=split,
+        run_id=run_id,
+        enable_gpu_metrics=enable_gpu_metrics,
+        hf_token=hf_token,
+        db_path=Path(db_path) if db_path else None,
+        quiet=quiet,
+        debug=debug,
+        prompt_config=prompt_config,
+        mcp_server_url=mcp_server_url,
+        mcp_transport=mcp_transport,
+        search_provider=search_provider,
+        hf_inference_provider=hf_inference_provider,
+        parallel_workers=parallel_workers,
+        enable_tools=tuple(enable_tools or ()),
+        additional_imports=tuple(additional_imports or ()),
+        working_directory=Path(working_directory) if working_directory else None,
+        model_args=dict(model_args or {}),
         **options,
-    )  # fmt: skip
+    )
     report = run_module.run(config, log=(lambda *_: None) if quiet else print)
     try:
         reader = report.reader
@@ -95,7 +115,9 @@ def smoltrace_rows(results: dict[str, list[dict]], traces: list[dict]) -> dict[s
     for trace in traces:
         spans = trace.get("spans") or []
         span_counts[trace.get("trace_id")] = len(spans)
-        roots[trace.get("trace_id")] = next((s.get("span_id") for s in spans if s.get("name") == "smoltrace.task"), None)
+        roots[trace.get("trace_id")] = next(
+            (s.get("span_id") for s in spans if s.get("name") == "smoltrace.task"), None
+        )
     grouped: dict[str, list[dict]] = {"tool": [], "code": []}
     index = 0
     for agent_type in ("tool", "code", *sorted(set(results) - {"tool", "code"})):
@@ -107,11 +129,17 @@ def smoltrace_rows(results: dict[str, list[dict]], traces: list[dict]) -> dict[s
             row.setdefault("test_case_uid", f"{row.get('agent_type', agent_type)}:{test_id}")
             row.setdefault("span_id", roots.get(trace_id))
             row.setdefault("test_index", index)
-            row.setdefault("enhanced_trace_info", {
-                "trace_id": trace_id, "root_span_id": roots.get(trace_id), "total_tokens": row.get("total_tokens"),
-                "duration_ms": row.get("execution_time_ms"), "cost_usd": row.get("cost_usd"),
-                "span_count": span_counts.get(trace_id, 0),
-            })  # fmt: skip
+            row.setdefault(
+                "enhanced_trace_info",
+                {
+                    "trace_id": trace_id,
+                    "root_span_id": roots.get(trace_id),
+                    "total_tokens": row.get("total_tokens"),
+                    "duration_ms": row.get("execution_time_ms"),
+                    "cost_usd": row.get("cost_usd"),
+                    "span_count": span_counts.get(trace_id, 0),
+                },
+            )
             grouped.setdefault(agent_type, []).append(row)
             index += 1
     return grouped

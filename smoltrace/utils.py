@@ -13,10 +13,17 @@ from smoltrace.hub.copy_datasets import copy_standard_datasets
 from smoltrace.hub.publish import dataset_names, now_timestamp
 
 __all__ = [
-    "get_hf_user_info", "generate_dataset_names", "push_results_to_hf", "compute_leaderboard_row",
-    "update_leaderboard", "cleanup_datasets", "discover_smoltrace_datasets", "group_datasets_by_run", "filter_runs",
+    "cleanup_datasets",
+    "compute_leaderboard_row",
     "copy_standard_datasets",
-]  # fmt: skip
+    "discover_smoltrace_datasets",
+    "filter_runs",
+    "generate_dataset_names",
+    "get_hf_user_info",
+    "group_datasets_by_run",
+    "push_results_to_hf",
+    "update_leaderboard",
+]
 
 
 def _token(hf_token: str | None) -> str | None:
@@ -32,11 +39,17 @@ def get_hf_user_info(token: str | None) -> dict | None:
         return None
     try:
         info = HfApi(token=_token(token)).whoami()
-    except Exception:
+    except Exception:  # noqa: BLE001 - SMOLTRACE's contract: None when the token cannot be used
         return None
-    return {"username": info["name"], "type": info.get("type"), "fullname": info.get("fullname"),
-            "email": info.get("email"), "avatar_url": info.get("avatarUrl"), "isPro": info.get("isPro", False),
-            "canPay": info.get("canPay", False)}  # fmt: skip
+    return {
+        "username": info["name"],
+        "type": info.get("type"),
+        "fullname": info.get("fullname"),
+        "email": info.get("email"),
+        "avatar_url": info.get("avatarUrl"),
+        "isPro": info.get("isPro", False),
+        "canPay": info.get("canPay", False),
+    }
 
 
 def generate_dataset_names(username: str) -> tuple[str, str, str, str]:
@@ -44,8 +57,18 @@ def generate_dataset_names(username: str) -> tuple[str, str, str, str]:
     return dataset_names(username, now_timestamp())
 
 
-def push_results_to_hf(all_results, trace_data, metric_data, results_repo, traces_repo, metrics_repo, model_name,
-                       hf_token, private=False, run_id=None) -> dict[str, int]:  # fmt: skip
+def push_results_to_hf(
+    all_results,
+    trace_data,
+    metric_data,
+    results_repo,
+    traces_repo,
+    metrics_repo,
+    model_name,
+    hf_token,
+    private=False,
+    run_id=None,
+) -> dict[str, int]:
     """Upload results, traces and metrics (data + card, one commit each) to the three repos given.
 
     Returns the row count per dataset. Raises ``smoltrace.hub.errors.PublishError`` on Hub failures.
@@ -61,8 +84,9 @@ def push_results_to_hf(all_results, trace_data, metric_data, results_repo, trace
     data = from_memory(all_results, trace_data, metric_data, run_id, {"run_id": run_id, "model": model_name})
     data = load_policy(token=token).apply_run(data)  # what leaves the machine: see smoltrace.hub.privacy
     steps = _Steps(run_id, constants.ENDPOINT, token)
-    return push_run_datasets(HfApi(token=token), data, (results_repo, traces_repo, metrics_repo),
-                             private=private, step=steps.step)  # fmt: skip
+    return push_run_datasets(
+        HfApi(token=token), data, (results_repo, traces_repo, metrics_repo), private=private, step=steps.step
+    )
 
 
 def _view_rows(run_id: str) -> list[dict]:
@@ -73,14 +97,29 @@ def _view_rows(run_id: str) -> list[dict]:
     try:
         with open_reader(None, os.environ.get("SMOLTRACE_TOKEN")) as (reader, _):
             return fetch_leaderboard_rows(reader, run_id)
-    except Exception:
+    except Exception:  # noqa: BLE001 - no store: compute from the results
         return []
 
 
-def compute_leaderboard_row(model_name, all_results, trace_data, metric_data, dataset_used, results_dataset,
-                            traces_dataset, metrics_dataset, agent_type="both", run_id=None, provider="litellm",
-                            *, use_case: str | None = None, team: str | None = None, purpose: str | None = None,
-                            suite_version: str | None = None, view_rows: list[dict] | None = None) -> dict:  # fmt: skip
+def compute_leaderboard_row(
+    model_name,
+    all_results,
+    trace_data,
+    metric_data,
+    dataset_used,
+    results_dataset,
+    traces_dataset,
+    metrics_dataset,
+    agent_type="both",
+    run_id=None,
+    provider="litellm",
+    *,
+    use_case: str | None = None,
+    team: str | None = None,
+    purpose: str | None = None,
+    suite_version: str | None = None,
+    view_rows: list[dict] | None = None,
+) -> dict:
     """The leaderboard row for ``agent_type`` (``tool``, ``code`` or ``both``) plus dataset references.
 
     For one agent type the row is the ``leaderboard`` view's, read from the store when the run is there
@@ -93,8 +132,12 @@ def compute_leaderboard_row(model_name, all_results, trace_data, metric_data, da
 
     if purpose is not None and purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {', '.join(PURPOSES)} (got {purpose!r})")
-    labels = {"use_case": normalize_label(use_case), "team": normalize_label(team), "purpose": purpose,
-              "suite_version": normalize_label(suite_version)}  # fmt: skip
+    labels = {
+        "use_case": normalize_label(use_case),
+        "team": normalize_label(team),
+        "purpose": purpose,
+        "suite_version": normalize_label(suite_version),
+    }
     from smoltrace.hub.aggregate import leaderboard_row
 
     results = [row for rows in all_results.values() for row in rows]
@@ -108,9 +151,17 @@ def compute_leaderboard_row(model_name, all_results, trace_data, metric_data, da
         gpu_summary = (metric_data or {}).get("aggregates") or {}
         task_energy = (metric_data or {}).get("task_energy") or []
         row = leaderboard_row(results, agent_type, {"dataset": dataset_used}, gpu_summary, task_energy)
-    row.update({"run_id": run_id, "model": row.get("model") or model_name, "provider": row.get("provider") or provider,
-                "results_dataset": results_dataset, "traces_dataset": traces_dataset,
-                "metrics_dataset": metrics_dataset, "dataset_used": dataset_used})  # fmt: skip
+    row.update(
+        {
+            "run_id": run_id,
+            "model": row.get("model") or model_name,
+            "provider": row.get("provider") or provider,
+            "results_dataset": results_dataset,
+            "traces_dataset": traces_dataset,
+            "metrics_dataset": metrics_dataset,
+            "dataset_used": dataset_used,
+        }
+    )
     for key, value in labels.items():
         row[key] = value if value is not None else row.get(key)
     return row

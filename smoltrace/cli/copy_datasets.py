@@ -15,16 +15,29 @@ from smoltrace.hub.copy_datasets import DEFAULT_SOURCE_USER, STANDARD_DATASETS
 
 
 @click.command(cls=SmoltraceCommand, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--only", type=click.Choice(list(STANDARD_DATASETS)), default=None,
-              help="Copy only this dataset: benchmark (smoltrace-benchmark-v1) or tasks (smoltrace-tasks). "
-                   "Default: both.")  # fmt: skip
-@click.option("--private", is_flag=True, default=False, help="Make the copies private (an existing copy is made "
-              "private too). Default: public, as in SMOLTRACE.")  # fmt: skip
+@click.option(
+    "--only",
+    type=click.Choice(list(STANDARD_DATASETS)),
+    default=None,
+    help="Copy only this dataset: benchmark (smoltrace-benchmark-v1) or tasks (smoltrace-tasks). Default: both.",
+)
+@click.option(
+    "--private",
+    is_flag=True,
+    default=False,
+    help="Make the copies private (an existing copy is made private too). Default: public, as in SMOLTRACE.",
+)
 @click.option("--yes", "-y", is_flag=True, default=False, help="Do not ask to type COPY. Default: ask.")
-@click.option("--source-user", default=DEFAULT_SOURCE_USER, show_default=True,
-              help="The account to copy from.")  # fmt: skip
-@click.option("--token", "--hf-token", "hf_token", envvar="HF_TOKEN", default=None, show_envvar=True,
-              help="Hugging Face token with write access to your account. Default: $HF_TOKEN.")  # fmt: skip
+@click.option("--source-user", default=DEFAULT_SOURCE_USER, show_default=True, help="The account to copy from.")
+@click.option(
+    "--token",
+    "--hf-token",
+    "hf_token",
+    envvar="HF_TOKEN",
+    default=None,
+    show_envvar=True,
+    help="Hugging Face token with write access to your account. Default: $HF_TOKEN.",
+)
 def main(only, private, yes, source_user, hf_token):
     """Copy SMOLTRACE's standard datasets to your account: {source}/smoltrace-benchmark-v1 and
     {source}/smoltrace-tasks become {you}/smoltrace-benchmark-v1 and {you}/smoltrace-tasks.
@@ -39,8 +52,15 @@ def main(only, private, yes, source_user, hf_token):
     from smoltrace.hub.errors import HubError
 
     try:
-        result = copy_standard_datasets(source_user=source_user, only=only, private=private, confirm=not yes,
-                                        hf_token=hf_token, log=click.echo, ask=ask_typed)  # fmt: skip
+        result = copy_standard_datasets(
+            source_user=source_user,
+            only=only,
+            private=private,
+            confirm=not yes,
+            hf_token=hf_token,
+            log=click.echo,
+            ask=ask_typed,
+        )
     except ValueError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from smoltrace.hub.errors import HubError, explain, http_status
 
@@ -45,7 +45,7 @@ def dataset_patterns(username: str) -> dict[str, re.Pattern]:
 AGE_UNITS = {"d": 1.0, "w": 7.0, "m": 30.0, "h": 1 / 24}
 
 
-def parse_age(text: str | int | float) -> float:
+def parse_age(text: str | float) -> float:
     """``7d``, ``2w``, ``1m`` (30 days), ``12h`` or a bare number of days -> days (float)."""
     if isinstance(text, (int, float)):
         return float(text)
@@ -57,9 +57,16 @@ def parse_age(text: str | int | float) -> float:
 
 def check_one_filter(older_than_days=None, keep_recent=None, incomplete_only=False, delete_all=False) -> None:
     """SMOLTRACE's filters are mutually exclusive; refuse two rather than silently drop one."""
-    given = [name for name, value in (("older_than_days", older_than_days is not None),
-                                      ("keep_recent", keep_recent is not None), ("incomplete_only", incomplete_only),
-                                      ("delete_all", delete_all)) if value]  # fmt: skip
+    given = [
+        name
+        for name, value in (
+            ("older_than_days", older_than_days is not None),
+            ("keep_recent", keep_recent is not None),
+            ("incomplete_only", incomplete_only),
+            ("delete_all", delete_all),
+        )
+        if value
+    ]
     if len(given) > 1:
         raise ValueError(f"give one filter at a time, not {' and '.join(given)}")
 
@@ -84,8 +91,10 @@ def discover_smoltrace_datasets(username: str, hf_token: str | None, *, endpoint
     try:
         listed = list(_api(hf_token, endpoint).list_datasets(author=username, search="smoltrace-"))
     except Exception as exc:
-        raise HubError(explain(exc, action=f"listing {username}'s datasets", endpoint=_endpoint(endpoint),
-                               token=hf_token), http_status(exc)) from exc  # fmt: skip
+        raise HubError(
+            explain(exc, action=f"listing {username}'s datasets", endpoint=_endpoint(endpoint), token=hf_token),
+            http_status(exc),
+        ) from exc
     for info in listed:
         for kind, pattern in patterns.items():
             if pattern.match(info.id):
@@ -121,8 +130,14 @@ def group_datasets_by_run(datasets: dict) -> list[dict]:
     return sorted(runs.values(), key=lambda r: r["datetime"], reverse=True)
 
 
-def filter_runs(runs: list[dict], older_than_days: float | None = None, keep_recent: int | None = None,
-                incomplete_only: bool = False, *, now: dt.datetime | None = None) -> tuple[list[dict], list[dict]]:  # fmt: skip
+def filter_runs(
+    runs: list[dict],
+    older_than_days: float | None = None,
+    keep_recent: int | None = None,
+    incomplete_only: bool = False,
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[list[dict], list[dict]]:
     """(to_delete, to_keep), newest first, by the one filter given; none given -> nothing to delete."""
     check_one_filter(older_than_days, keep_recent, incomplete_only)
     if older_than_days is None and keep_recent is None and not incomplete_only:
@@ -148,7 +163,9 @@ def _describe_filters(older_than_days, keep_recent, incomplete_only, delete_all,
         return "All runs"
     parts = []
     if older_than_days is not None:
-        parts.append(f"Older than {older_than_days:g} days (before {(now - dt.timedelta(days=older_than_days)):%Y-%m-%d %H:%M} UTC)")
+        parts.append(
+            f"Older than {older_than_days:g} days (before {(now - dt.timedelta(days=older_than_days)):%Y-%m-%d %H:%M} UTC)"
+        )
     if keep_recent is not None:
         parts.append(f"Keep {keep_recent} most recent")
     if incomplete_only:
@@ -160,8 +177,8 @@ def _describe_filters(older_than_days, keep_recent, incomplete_only, delete_all,
 
 
 def _local_runs(db_path, collector_token) -> list[dict]:
-    from smoltrace.hub.store_access import open_reader
     from smoltrace.hub.local_store import LIST_RUNS_SQL
+    from smoltrace.hub.store_access import open_reader
 
     with open_reader(db_path, collector_token) as (reader, _):
         rows = reader.query(LIST_RUNS_SQL)
@@ -171,8 +188,15 @@ def _local_runs(db_path, collector_token) -> list[dict]:
         started = _aware(row["started_at"]) or now
         status = row["status"]
         complete = status == "completed" or (status == "running" and now - started < STALE_RUNNING)
-        runs.append({"run_id": row["run_id"], "model": row["model"], "status": status, "datetime": started,
-                     "complete": complete})  # fmt: skip
+        runs.append(
+            {
+                "run_id": row["run_id"],
+                "model": row["model"],
+                "status": status,
+                "datetime": started,
+                "complete": complete,
+            }
+        )
     return runs
 
 
@@ -191,14 +215,18 @@ def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str
         headers = {"authorization": f"Bearer {collector_token}"} if collector_token else {}
         for run_id in run_ids:
             try:
-                response = httpx.delete(f"{info['http_endpoint']}/api/runs/{run_id}", params={"parts": ",".join(parts)},
-                                        headers=headers, timeout=300)  # fmt: skip
+                response = httpx.delete(
+                    f"{info['http_endpoint']}/api/runs/{run_id}",
+                    params={"parts": ",".join(parts)},
+                    headers=headers,
+                    timeout=300,
+                )
                 if response.status_code != 200:
                     raise RuntimeError(f"collector answered {response.status_code}: {response.text[:300]}")
                 report["rows"][run_id] = response.json()["deleted"]
                 report["deleted"].append(run_id)
                 log(f"  Deleting local run {run_id}... ✓ (through the collector)")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failure is reported and the others go on
                 report["failed"].append({"dataset": f"local:{run_id}", "error": str(exc)})
                 log(f"  Deleting local run {run_id}... ✗ Error: {exc}")
         report["bytes_after"] = path.stat().st_size
@@ -217,7 +245,7 @@ def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str
                 report["rows"][run_id] = local_store.delete_run(conn, run_id, parts)
                 report["deleted"].append(run_id)
                 log(f"  Deleting local run {run_id}... ✓")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failure is reported and the others go on
                 report["failed"].append({"dataset": f"local:{run_id}", "error": str(exc)})
                 log(f"  Deleting local run {run_id}... ✗ Error: {exc}")
     finally:
@@ -232,12 +260,24 @@ def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str
 # -- the whole flow -------------------------------------------------------------------------------
 
 
-def cleanup_datasets(older_than_days: float | None = None, keep_recent: int | None = None, incomplete_only: bool = False,
-                     delete_all: bool = False, only: str | None = None, dry_run: bool = True, confirm: bool = True,
-                     preserve_leaderboard: bool = True, hf_token: str | None = None, target: str = "hub", *,
-                     db_path: str | Path | None = None, collector_token: str | None = None,
-                     endpoint: str | None = None, log: Callable[[str], None] = print,
-                     ask: Callable[[str], str] = input) -> dict:  # fmt: skip
+def cleanup_datasets(
+    older_than_days: float | None = None,
+    keep_recent: int | None = None,
+    incomplete_only: bool = False,
+    delete_all: bool = False,
+    only: str | None = None,
+    dry_run: bool = True,
+    confirm: bool = True,
+    preserve_leaderboard: bool = True,
+    hf_token: str | None = None,
+    target: str = "hub",
+    *,
+    db_path: str | Path | None = None,
+    collector_token: str | None = None,
+    endpoint: str | None = None,
+    log: Callable[[str], None] = print,
+    ask: Callable[[str], str] = input,
+) -> dict:
     """Plan and (unless ``dry_run``) delete; see the module docstring.
 
     Returns ``{"deleted": [names, and "local:<run_id>"], "failed": [{"dataset", "error"}], "skipped",
@@ -259,10 +299,22 @@ def cleanup_datasets(older_than_days: float | None = None, keep_recent: int | No
     if target in ("local", "both") and only == "results":
         raise ValueError("locally, results are views over the traces: use only='traces' (or no only) for the store")
     now = dt.datetime.now(dt.timezone.utc)
-    result = {"deleted": [], "failed": [], "skipped": [], "total_scanned": 0, "total_deleted": 0, "planned": [],
-              "dry_run": dry_run, "cancelled": False, "local": None}  # fmt: skip
-    select = (lambda runs: (list(runs), [])) if delete_all else (
-        lambda runs: filter_runs(runs, older_than_days, keep_recent, incomplete_only, now=now))  # fmt: skip
+    result = {
+        "deleted": [],
+        "failed": [],
+        "skipped": [],
+        "total_scanned": 0,
+        "total_deleted": 0,
+        "planned": [],
+        "dry_run": dry_run,
+        "cancelled": False,
+        "local": None,
+    }
+    select = (
+        (lambda runs: (list(runs), []))
+        if delete_all
+        else (lambda runs: filter_runs(runs, older_than_days, keep_recent, incomplete_only, now=now))
+    )
 
     log(f"\n{RULE}\n  SMOLTRACE Dataset Cleanup {'(DRY-RUN)' if dry_run else ''}\n{RULE}\n")
     hub_plan, local_plan, runs_to_keep, runs_to_delete = [], [], 0, 0
@@ -274,19 +326,25 @@ def cleanup_datasets(older_than_days: float | None = None, keep_recent: int | No
         try:
             username = _api(token, endpoint).whoami()["name"]
         except Exception as exc:
-            raise HubError(explain(exc, action="checking the token (whoami)", endpoint=_endpoint(endpoint),
-                                   token=token), http_status(exc)) from exc  # fmt: skip
+            raise HubError(
+                explain(exc, action="checking the token (whoami)", endpoint=_endpoint(endpoint), token=token),
+                http_status(exc),
+            ) from exc
         log(f"User: {username}\n\nScanning datasets...")
         found = discover_smoltrace_datasets(username, token, endpoint=endpoint)
-        log(f"[INFO] Discovered {len(found['results'])} results, {len(found['traces'])} traces, "
-            f"{len(found['metrics'])} metrics datasets")  # fmt: skip
+        log(
+            f"[INFO] Discovered {len(found['results'])} results, {len(found['traces'])} traces, "
+            f"{len(found['metrics'])} metrics datasets"
+        )
         log("[INFO] Protected datasets (never deleted): smoltrace-benchmark-v1, smoltrace-tasks")
         runs = group_datasets_by_run(found)
         complete = sum(1 for r in runs if r["complete"])
         log(f"[INFO] Grouped into {len(runs)} runs ({complete} complete, {len(runs) - complete} incomplete)")
         doomed, kept = select(runs)
-        log(f"[INFO] Filter: {_describe_filters(older_than_days, keep_recent, incomplete_only, delete_all, now)} "
-            f"→ {len(doomed)} to delete, {len(kept)} to keep")  # fmt: skip
+        log(
+            f"[INFO] Filter: {_describe_filters(older_than_days, keep_recent, incomplete_only, delete_all, now)} "
+            f"→ {len(doomed)} to delete, {len(kept)} to keep"
+        )
         patterns = dataset_patterns(username)
         for run in doomed:
             hub_plan += [run[k] for k in KINDS if run[k] and (only is None or only == k)]
@@ -353,7 +411,7 @@ def cleanup_datasets(older_than_days: float | None = None, keep_recent: int | No
                 api.delete_repo(name, repo_type="dataset")
                 result["deleted"].append(name)
                 log(f"  Deleting {name}... ✓")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failure is reported and the others go on
                 error = explain(exc, action=f"deleting {name}", endpoint=_endpoint(endpoint), token=token)
                 result["failed"].append({"dataset": name, "error": error})
                 log(f"  Deleting {name}... ✗ Error: {error}")

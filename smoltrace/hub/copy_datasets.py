@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable
+from collections.abc import Callable
 
 from smoltrace.hub.errors import HubError, explain, http_status
 
@@ -29,9 +29,17 @@ STANDARD_DATASETS = {
 RULE = "=" * 70
 
 
-def copy_standard_datasets(source_user: str = DEFAULT_SOURCE_USER, only: str | None = None, private: bool = False,
-                           confirm: bool = True, hf_token: str | None = None, *, endpoint: str | None = None,
-                           log: Callable[[str], None] = print, ask: Callable[[str], str] = input) -> dict:  # fmt: skip
+def copy_standard_datasets(
+    source_user: str = DEFAULT_SOURCE_USER,
+    only: str | None = None,
+    private: bool = False,
+    confirm: bool = True,
+    hf_token: str | None = None,
+    *,
+    endpoint: str | None = None,
+    log: Callable[[str], None] = print,
+    ask: Callable[[str], str] = input,
+) -> dict:
     """Copy the standard datasets; returns ``{"copied": [names], "failed": [{"dataset", "error"}],
     "skipped": [names], "cancelled": bool}``. Raises ``ValueError`` for bad arguments or a missing token,
     ``HubError`` when the token is refused."""
@@ -47,10 +55,14 @@ def copy_standard_datasets(source_user: str = DEFAULT_SOURCE_USER, only: str | N
     try:
         username = api.whoami()["name"]
     except Exception as exc:
-        raise HubError(explain(exc, action="checking the token (whoami)", endpoint=endpoint, token=token),
-                       http_status(exc)) from exc  # fmt: skip
-    plan = [(name, what, f"{source_user}/{name}", f"{username}/{name}")
-            for key, (name, what) in STANDARD_DATASETS.items() if only in (None, key)]  # fmt: skip
+        raise HubError(
+            explain(exc, action="checking the token (whoami)", endpoint=endpoint, token=token), http_status(exc)
+        ) from exc
+    plan = [
+        (name, what, f"{source_user}/{name}", f"{username}/{name}")
+        for key, (name, what) in STANDARD_DATASETS.items()
+        if only in (None, key)
+    ]
 
     log(f"\n{RULE}\n  SMOLTRACE Dataset Copy\n{RULE}\n")
     log(f"Source: {source_user}\nDestination: {username}\nPrivacy: {'Private' if private else 'Public'}")
@@ -104,8 +116,10 @@ def copy_standard_datasets(source_user: str = DEFAULT_SOURCE_USER, only: str | N
         for failure in result["failed"]:
             log(f"  - {failure['dataset']}: {failure['error']}")
     if result["copied"]:
-        log(f"\n{RULE}\nNext Steps:\n{RULE}\n\n1. Verify datasets in your HuggingFace account\n"
-            "2. Run evaluations with your datasets:")  # fmt: skip
+        log(
+            f"\n{RULE}\nNext Steps:\n{RULE}\n\n1. Verify datasets in your HuggingFace account\n"
+            "2. Run evaluations with your datasets:"
+        )
         for destination in result["copied"]:
             log(f"   smoltrace-eval --model openai/gpt-4o-mini --dataset-name {destination}")
     return result
@@ -132,18 +146,40 @@ def _copy(api, source: str, destination: str, private: bool, log) -> tuple[int, 
     files = _step(f"listing {source}", api.list_repo_files, source, repo_type="dataset", revision=info.sha)
     log(f"  [1/3] Downloading {len(files)} file(s) from {source}...")
     with tempfile.TemporaryDirectory(prefix="smoltrace-copy-") as folder:
-        local = {path: _step(f"downloading {source}/{path}", api.hf_hub_download, source, path, repo_type="dataset",
-                             revision=info.sha, local_dir=folder) for path in files}  # fmt: skip
+        local = {
+            path: _step(
+                f"downloading {source}/{path}",
+                api.hf_hub_download,
+                source,
+                path,
+                repo_type="dataset",
+                revision=info.sha,
+                local_dir=folder,
+            )
+            for path in files
+        }
         log(f"  [2/3] Creating {destination}...")
-        _step(f"creating {destination}", api.create_repo, destination, repo_type="dataset", private=private,
-              exist_ok=True)  # fmt: skip
+        _step(
+            f"creating {destination}", api.create_repo, destination, repo_type="dataset", private=private, exist_ok=True
+        )
         if private and not _step(f"reading {destination}", api.dataset_info, destination).private:
-            _step(f"making {destination} private", api.update_repo_settings, destination, private=True,
-                  repo_type="dataset")  # fmt: skip
+            _step(
+                f"making {destination} private",
+                api.update_repo_settings,
+                destination,
+                private=True,
+                repo_type="dataset",
+            )
         stale = set(_step(f"listing {destination}", api.list_repo_files, destination, repo_type="dataset")) - set(files)
         operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=local[path]) for path in files]
         operations += [CommitOperationDelete(path_in_repo=path) for path in sorted(stale) if path != ".gitattributes"]
         log(f"  [3/3] Uploading to {destination}...")
-        _step(f"uploading to {destination}", api.create_commit, destination, operations, repo_type="dataset",
-              commit_message=f"Copy of {source} at {info.sha[:12]} (smoltrace-copy-datasets)")  # fmt: skip
+        _step(
+            f"uploading to {destination}",
+            api.create_commit,
+            destination,
+            operations,
+            repo_type="dataset",
+            commit_message=f"Copy of {source} at {info.sha[:12]} (smoltrace-copy-datasets)",
+        )
     return len(files), info.sha

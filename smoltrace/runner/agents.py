@@ -13,9 +13,9 @@ the key's name, where SMOLTRACE would ignore or crash on them.
 from __future__ import annotations
 
 import keyword
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 AGENT_TYPES = ("tool", "code")
 COMMON_KEYS = ("system_prompt", "max_steps", "name", "description", "verbosity_level")
@@ -62,19 +62,24 @@ def load_prompt_config(path: str | Path | None) -> dict | None:
     return document
 
 
-def agent_options(prompt_config: dict | None, additional_imports: Sequence[str] = (),
-                  source: str = "prompt_config") -> AgentOptions:  # fmt: skip
+def agent_options(
+    prompt_config: dict | None, additional_imports: Sequence[str] = (), source: str = "prompt_config"
+) -> AgentOptions:
     """Check ``prompt_config`` (keys, types) and merge ``additional_imports`` into the code agent's."""
     config = dict(prompt_config or {})
     unknown = sorted(set(config) - set(COMMON_KEYS) - set(CODE_AGENT_KEYS))
     if unknown:
-        raise AgentConfigError(f"{source}: unknown setting {', '.join(map(repr, unknown))}; the settings are "
-                               f"{', '.join(COMMON_KEYS + CODE_AGENT_KEYS)}")  # fmt: skip
+        raise AgentConfigError(
+            f"{source}: unknown setting {', '.join(map(repr, unknown))}; the settings are "
+            f"{', '.join(COMMON_KEYS + CODE_AGENT_KEYS)}"
+        )
     if "grammar" in config:
         from importlib.metadata import version
 
-        raise AgentConfigError(f"{source}: 'grammar' is not an option of smolagents {version('smolagents')} "
-                               "agents (smolagents removed structured-generation grammars); remove it")  # fmt: skip
+        raise AgentConfigError(
+            f"{source}: 'grammar' is not an option of smolagents {version('smolagents')} "
+            "agents (smolagents removed structured-generation grammars); remove it"
+        )
 
     def check(key, kind, test=lambda value: True, wanted=""):
         value = config.get(key)
@@ -86,8 +91,9 @@ def agent_options(prompt_config: dict | None, additional_imports: Sequence[str] 
     templates = check("prompt_templates", dict, wanted="a mapping of smolagents prompt templates")
     imports = config.get("additional_authorized_imports") or []
     if isinstance(imports, str) or not all(isinstance(item, str) and item.strip() for item in imports):
-        raise AgentConfigError(f"{source}: 'additional_authorized_imports' must be a list of module names "
-                               f"(got {imports!r})")  # fmt: skip
+        raise AgentConfigError(
+            f"{source}: 'additional_authorized_imports' must be a list of module names (got {imports!r})"
+        )
     return AgentOptions(
         system_prompt=check("system_prompt", str, wanted="text"),
         max_steps=check("max_steps", int, lambda v: v >= 1, "a whole number of 1 or more"),
@@ -105,8 +111,10 @@ def _check_templates(templates: dict, source: str) -> dict:
 
     unknown = sorted(set(templates) - set(EMPTY_PROMPT_TEMPLATES))
     if unknown:
-        raise AgentConfigError(f"{source}: unknown prompt template {', '.join(map(repr, unknown))}; smolagents' "
-                               f"templates are {', '.join(EMPTY_PROMPT_TEMPLATES)}")  # fmt: skip
+        raise AgentConfigError(
+            f"{source}: unknown prompt template {', '.join(map(repr, unknown))}; smolagents' "
+            f"templates are {', '.join(EMPTY_PROMPT_TEMPLATES)}"
+        )
     return templates
 
 
@@ -134,22 +142,38 @@ def prompt_templates_for(agent_type: str, options: AgentOptions) -> dict | None:
     return templates
 
 
-def build_agent(agent_type: str, model, tools: list, *, max_steps: int, options: AgentOptions | None = None,
-                verbose: bool = False):  # fmt: skip
+def build_agent(
+    agent_type: str, model, tools: list, *, max_steps: int, options: AgentOptions | None = None, verbose: bool = False
+):
     from smolagents import CodeAgent, ToolCallingAgent
     from smolagents.monitoring import LogLevel
 
     if agent_type not in AGENT_TYPES:
         raise AgentConfigError(f"unknown agent type {agent_type!r}; choose tool, code or both")
     options = options or AgentOptions()
-    level = LogLevel.INFO if verbose else LogLevel(options.verbosity_level) if options.verbosity_level is not None \
-        else LogLevel.OFF  # fmt: skip
-    kwargs = dict(tools=tools, model=model, max_steps=max_steps, verbosity_level=level, name=options.name,
-                  description=options.description, prompt_templates=prompt_templates_for(agent_type, options))  # fmt: skip
+    level = (
+        LogLevel.INFO
+        if verbose
+        else LogLevel(options.verbosity_level)
+        if options.verbosity_level is not None
+        else LogLevel.OFF
+    )
+    kwargs = {
+        "tools": tools,
+        "model": model,
+        "max_steps": max_steps,
+        "verbosity_level": level,
+        "name": options.name,
+        "description": options.description,
+        "prompt_templates": prompt_templates_for(agent_type, options),
+    }
     if agent_type == "tool":
         return ToolCallingAgent(**kwargs)
-    return CodeAgent(**kwargs, planning_interval=options.planning_interval,
-                     additional_authorized_imports=list(options.additional_authorized_imports))  # fmt: skip
+    return CodeAgent(
+        **kwargs,
+        planning_interval=options.planning_interval,
+        additional_authorized_imports=list(options.additional_authorized_imports),
+    )
 
 
 @dataclass
@@ -167,7 +191,7 @@ class AgentSetup:
     tool_names: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, config) -> "AgentSetup":
+    def from_config(cls, config) -> AgentSetup:
         """``config``: an ``EvalConfig``. Raises ``AgentConfigError`` / ``ToolConfigError`` with the flag's name."""
         from smoltrace.runner.mcp import check_servers
         from smoltrace.runner.optional_tools import check_working_directory
@@ -179,10 +203,14 @@ class AgentSetup:
             prompt_config, source = config.prompt_config, "prompt_config"
         else:
             prompt_config, source = load_prompt_config(config.prompt_yml), f"--prompt-yml {config.prompt_yml}"
-        setup = cls(options=agent_options(prompt_config, tuple(config.additional_imports), source),
-                    enable_tools=tuple(config.enable_tools), search_provider=config.search_provider,
-                    search_url=config.search_url, working_directory=check_working_directory(config.working_directory),
-                    tools_factory=config.tools_factory)  # fmt: skip
+        setup = cls(
+            options=agent_options(prompt_config, tuple(config.additional_imports), source),
+            enable_tools=tuple(config.enable_tools),
+            search_provider=config.search_provider,
+            search_url=config.search_url,
+            working_directory=check_working_directory(config.working_directory),
+            tools_factory=config.tools_factory,
+        )
         setup.tool_names = tuple(tool.name for tool in setup.tools())
         return setup
 
@@ -192,12 +220,18 @@ class AgentSetup:
         from smoltrace.runner.tools import default_tools
 
         tools = self.tools_factory() if self.tools_factory else default_tools()
-        tools += optional_tools(self.enable_tools, search_provider=self.search_provider, search_url=self.search_url,
-                                working_directory=self.working_directory,
-                                additional_imports=self.options.additional_authorized_imports)  # fmt: skip
+        tools += optional_tools(
+            self.enable_tools,
+            search_provider=self.search_provider,
+            search_url=self.search_url,
+            working_directory=self.working_directory,
+            additional_imports=self.options.additional_authorized_imports,
+        )
         names = [tool.name for tool in tools]
         clashes = sorted({name for name in names if names.count(name) > 1})
         if clashes:
-            raise ToolConfigError(f"--enable-tools: two tools are named {clashes[0]!r}; enable only one of them "
-                                  "(google_search and duckduckgo_search are both web_search)")  # fmt: skip
+            raise ToolConfigError(
+                f"--enable-tools: two tools are named {clashes[0]!r}; enable only one of them "
+                "(google_search and duckduckgo_search are both web_search)"
+            )
         return tools

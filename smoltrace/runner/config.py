@@ -4,9 +4,10 @@ keyword arguments both land here)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 OUTPUT_FORMATS = ("hub", "json")
 PURPOSES = ("selection", "regression", "monitoring")
@@ -102,10 +103,12 @@ def agent_options_record(config: EvalConfig) -> dict:
     without their query strings, which may carry keys)."""
     servers = [config.mcp_server_url] if isinstance(config.mcp_server_url, str) else list(config.mcp_server_url or [])
     return {
-        "enable_tools": list(config.enable_tools), "search_provider": config.search_provider,
+        "enable_tools": list(config.enable_tools),
+        "search_provider": config.search_provider,
         "additional_imports": list(config.additional_imports),
         "working_directory": str(Path(config.working_directory).resolve()) if config.working_directory else None,
-        "mcp_servers": [server.split("?", 1)[0] for server in servers], "mcp_transport": config.mcp_transport,
+        "mcp_servers": [server.split("?", 1)[0] for server in servers],
+        "mcp_transport": config.mcp_transport,
         "prompt_yml": str(config.prompt_yml) if config.prompt_yml else None,
         "hf_inference_provider": config.hf_inference_provider,
-    }  # fmt: skip
+    }

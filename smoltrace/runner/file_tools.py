@@ -15,10 +15,38 @@ from smolagents import Tool
 
 MAX_READ_BYTES = 10 * 1024 * 1024
 MAX_SEARCHED_FILE_BYTES = 1024 * 1024
-TEXT_SUFFIXES = frozenset({
-    ".txt", ".md", ".rst", ".csv", ".tsv", ".json", ".jsonl", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".xml",
-    ".html", ".css", ".js", ".ts", ".py", ".java", ".c", ".h", ".cpp", ".go", ".rs", ".sh", ".bash", ".sql", ".log",
-})  # fmt: skip
+TEXT_SUFFIXES = frozenset(
+    {
+        ".txt",
+        ".md",
+        ".rst",
+        ".csv",
+        ".tsv",
+        ".json",
+        ".jsonl",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".xml",
+        ".html",
+        ".css",
+        ".js",
+        ".ts",
+        ".py",
+        ".java",
+        ".c",
+        ".h",
+        ".cpp",
+        ".go",
+        ".rs",
+        ".sh",
+        ".bash",
+        ".sql",
+        ".log",
+    }
+)
 
 
 class SandboxError(ValueError):
@@ -63,9 +91,11 @@ class _FileTool(Tool):
 
 class ReadFileTool(_FileTool):
     name = "read_file"
-    description = ("Reads a text file inside the working directory and returns its contents. Paths are relative to "
-                   "the working directory.")  # fmt: skip
-    inputs = {
+    description = (
+        "Reads a text file inside the working directory and returns its contents. Paths are relative to "
+        "the working directory."
+    )
+    inputs = {  # noqa: RUF012 - smolagents reads a tool's schema from its class
         "file_path": {"type": "string", "description": "The file, relative to the working directory."},
         "encoding": {"type": "string", "description": "Text encoding (default utf-8), e.g. latin-1.", "nullable": True},
     }
@@ -91,9 +121,11 @@ class ReadFileTool(_FileTool):
 
 class WriteFileTool(_FileTool):
     name = "write_file"
-    description = ("Writes text to a file inside the working directory (creating folders as needed); mode 'write' "
-                   "replaces the file, 'append' adds to it.")  # fmt: skip
-    inputs = {
+    description = (
+        "Writes text to a file inside the working directory (creating folders as needed); mode 'write' "
+        "replaces the file, 'append' adds to it."
+    )
+    inputs = {  # noqa: RUF012 - smolagents reads a tool's schema from its class
         "file_path": {"type": "string", "description": "The file, relative to the working directory."},
         "content": {"type": "string", "description": "The text to write."},
         "mode": {"type": "string", "description": "'write' (default) or 'append'.", "nullable": True},
@@ -120,9 +152,11 @@ class WriteFileTool(_FileTool):
 
 class ListDirectoryTool(_FileTool):
     name = "list_directory"
-    description = ("Lists a folder inside the working directory: sub-folders first, then files with their sizes; "
-                   "an optional glob pattern (e.g. '*.py') filters the entries.")  # fmt: skip
-    inputs = {
+    description = (
+        "Lists a folder inside the working directory: sub-folders first, then files with their sizes; "
+        "an optional glob pattern (e.g. '*.py') filters the entries."
+    )
+    inputs = {  # noqa: RUF012 - smolagents reads a tool's schema from its class
         "directory_path": {"type": "string", "description": "The folder, relative to the working directory ('.')."},
         "pattern": {"type": "string", "description": "Optional glob pattern, e.g. '*.json'.", "nullable": True},
     }
@@ -135,8 +169,9 @@ class ListDirectoryTool(_FileTool):
                 return f"Error: no such directory: {directory_path}"
             if pattern:
                 self.sandbox.check_pattern(pattern)
-            entries = [entry for entry in (path.glob(pattern) if pattern else path.iterdir())
-                       if self.sandbox.inside(entry)]  # fmt: skip
+            entries = [
+                entry for entry in (path.glob(pattern) if pattern else path.iterdir()) if self.sandbox.inside(entry)
+            ]
             entries.sort(key=lambda entry: (not entry.is_dir(), entry.name.lower()))
             lines = [f"Directory: {directory_path}", f"Total items: {len(entries)}", ""]
             for entry in entries:
@@ -153,9 +188,11 @@ class ListDirectoryTool(_FileTool):
 
 class FileSearchTool(_FileTool):
     name = "search_files"
-    description = ("Searches a folder inside the working directory, recursively: by file name (a glob pattern such "
-                   "as '*.log') or by content (text contained in the file, case-insensitive).")  # fmt: skip
-    inputs = {
+    description = (
+        "Searches a folder inside the working directory, recursively: by file name (a glob pattern such "
+        "as '*.log') or by content (text contained in the file, case-insensitive)."
+    )
+    inputs = {  # noqa: RUF012 - smolagents reads a tool's schema from its class
         "directory": {"type": "string", "description": "The folder to search, relative to the working directory."},
         "pattern": {"type": "string", "description": "A file-name glob (search_type 'name') or text ('content')."},
         "search_type": {"type": "string", "description": "'name' (default) or 'content'.", "nullable": True},
@@ -163,8 +200,9 @@ class FileSearchTool(_FileTool):
     }
     output_type = "string"
 
-    def forward(self, directory: str, pattern: str, search_type: str | None = None,
-                max_results: int | None = None) -> str:  # fmt: skip
+    def forward(
+        self, directory: str, pattern: str, search_type: str | None = None, max_results: int | None = None
+    ) -> str:
         search_type, limit = search_type or "name", max_results or 100
         if search_type not in ("name", "content"):
             return f"Error: search_type must be 'name' or 'content' (got {search_type!r})"
@@ -174,15 +212,18 @@ class FileSearchTool(_FileTool):
                 return f"Error: no such directory: {directory}"
             if search_type == "name":
                 self.sandbox.check_pattern(pattern)
-            found = self._by_name(root, pattern, limit) if search_type == "name" else self._by_content(root, pattern, limit)
+            found = (
+                self._by_name(root, pattern, limit) if search_type == "name" else self._by_content(root, pattern, limit)
+            )
         except SandboxError as exc:
             return f"Error: {exc}"
         except (OSError, ValueError) as exc:
             return f"Error: cannot search {directory}: {exc}"
         if not found:
             return f"No files found matching '{pattern}' in {directory}"
-        return "\n".join([f"Search: '{pattern}' in {directory} (type: {search_type})", f"Found {len(found)} results:",
-                          "", *found])  # fmt: skip
+        return "\n".join(
+            [f"Search: '{pattern}' in {directory} (type: {search_type})", f"Found {len(found)} results:", "", *found]
+        )
 
     def _by_name(self, root: Path, pattern: str, limit: int) -> list[str]:
         found = []
@@ -191,7 +232,9 @@ class FileSearchTool(_FileTool):
                 break
             if self.sandbox.inside(match):
                 relative = match.relative_to(root)
-                found.append(f"{relative}/ [directory]" if match.is_dir() else f"{relative} ({match.stat().st_size} bytes)")
+                found.append(
+                    f"{relative}/ [directory]" if match.is_dir() else f"{relative} ({match.stat().st_size} bytes)"
+                )
         return found
 
     def _by_content(self, root: Path, text: str, limit: int) -> list[str]:

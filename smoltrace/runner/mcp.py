@@ -14,8 +14,8 @@ import contextlib
 import re
 import socket
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from smoltrace.runner.agents import AgentConfigError
@@ -46,8 +46,10 @@ def parse_servers(values: str | Sequence[str] | None, transport: str = "auto") -
         if named:
             name, text = named.group(1).strip(), named.group(2).strip()
             if not _NAME.match(name):
-                raise AgentConfigError(f"--mcp-server-url {value!r}: the name {name!r} must be letters, digits and "
-                                       "_ (it prefixes tool names, which agents call as Python functions)")  # fmt: skip
+                raise AgentConfigError(
+                    f"--mcp-server-url {value!r}: the name {name!r} must be letters, digits and "
+                    "_ (it prefixes tool names, which agents call as Python functions)"
+                )
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise AgentConfigError(f"--mcp-server-url {value!r}: expected an http(s) URL, or NAME=URL")
@@ -83,8 +85,12 @@ class McpConnections:
         self.clients.clear()
 
 
-def load_mcp_tools(values: str | Sequence[str] | None, transport: str = "auto", reserved: Iterable[str] = (),
-                   connect_timeout_s: int = CONNECT_TIMEOUT_S) -> tuple[list, McpConnections | None]:  # fmt: skip
+def load_mcp_tools(
+    values: str | Sequence[str] | None,
+    transport: str = "auto",
+    reserved: Iterable[str] = (),
+    connect_timeout_s: int = CONNECT_TIMEOUT_S,
+) -> tuple[list, McpConnections | None]:
     """Every server's tools (prefixed where named), and the connections to close after the run.
 
     ``reserved``: names of the agents' other tools, which an MCP tool may not take.
@@ -104,21 +110,27 @@ def load_mcp_tools(values: str | Sequence[str] | None, transport: str = "auto", 
             _check_reachable(server)
             with _thread_errors() as errors:
                 try:
-                    client = MCPClient({"url": server.url, "transport": server.transport}, structured_output=False,
-                                       adapter_kwargs={"connect_timeout": connect_timeout_s})  # fmt: skip
-                except Exception as exc:
+                    client = MCPClient(
+                        {"url": server.url, "transport": server.transport},
+                        structured_output=False,
+                        adapter_kwargs={"connect_timeout": connect_timeout_s},
+                    )
+                except Exception as exc:  # noqa: BLE001 - any failure to connect is the server's, said in one line
                     cause = errors[-1] if errors else exc
-                    raise AgentConfigError(f"cannot use the MCP server at {server.url} ({server.transport}): "
-                                           f"{_describe(cause)}") from None  # fmt: skip
+                    raise AgentConfigError(
+                        f"cannot use the MCP server at {server.url} ({server.transport}): {_describe(cause)}"
+                    ) from None
             connections.clients.append(client)
             for tool in client.get_tools():
                 if server.name:
                     tool.name = f"{server.name}_{tool.name}"
                 where = f"the MCP server {server.url}"
                 if tool.name in owners:
-                    raise AgentConfigError(f"two tools are named {tool.name!r}: from {owners[tool.name]} and from "
-                                           f"{where}; name the servers (--mcp-server-url NAME=URL) to prefix "
-                                           "their tools")  # fmt: skip
+                    raise AgentConfigError(
+                        f"two tools are named {tool.name!r}: from {owners[tool.name]} and from "
+                        f"{where}; name the servers (--mcp-server-url NAME=URL) to prefix "
+                        "their tools"
+                    )
                 owners[tool.name] = where
                 tools.append(tool)
     except BaseException:

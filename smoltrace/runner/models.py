@@ -50,7 +50,7 @@ def check_model(spec: ModelSpec) -> None:
 
         try:
             missing = litellm.validate_environment(model=spec.model_id).get("missing_keys") or []
-        except Exception:  # an unknown model name: litellm itself will say so at the first call
+        except Exception:  # noqa: BLE001 - an unknown model name: litellm itself will say so at the first call
             missing = []
         if missing and not spec.api_key:
             raise ModelConfigError(
@@ -77,7 +77,7 @@ def model_pricing(spec: ModelSpec) -> tuple[float, float] | None:
         import litellm
 
         entry = litellm.model_cost.get(spec.model_id) or litellm.model_cost.get(spec.model_id.split("/", 1)[-1])
-    except Exception:
+    except Exception:  # noqa: BLE001 - no price known: cost stays empty
         return None
     if not entry or "input_cost_per_token" not in entry:
         return None
@@ -95,13 +95,21 @@ def build_model(spec: ModelSpec, log=print):
     if spec.provider == "openai":
         from smolagents import OpenAIServerModel
 
-        return OpenAIServerModel(model_id=spec.model_id, api_base=spec.api_base,
-                                 api_key=spec.api_key or os.environ.get("OPENAI_API_KEY", "not-needed"), **args)  # fmt: skip
+        return OpenAIServerModel(
+            model_id=spec.model_id,
+            api_base=spec.api_base,
+            api_key=spec.api_key or os.environ.get("OPENAI_API_KEY", "not-needed"),
+            **args,
+        )
     if spec.provider == "inference":
         from smolagents import InferenceClientModel
 
-        return InferenceClientModel(model_id=spec.model_id, provider=spec.inference_provider,
-                                    token=spec.hf_token or os.environ.get("HF_TOKEN"), **args)  # fmt: skip
+        return InferenceClientModel(
+            model_id=spec.model_id,
+            provider=spec.inference_provider,
+            token=spec.hf_token or os.environ.get("HF_TOKEN"),
+            **args,
+        )
     # transformers
     try:
         import torch  # noqa: F401

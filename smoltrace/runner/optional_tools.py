@@ -11,8 +11,8 @@ the suite's deterministic ones (results must not depend on the web), and those t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from smolagents import Tool
 
@@ -37,13 +37,20 @@ class ToolConfigError(ValueError):
     pass
 
 
-def optional_tools(names: Sequence[str], *, search_provider: str = "duckduckgo", search_url: str | None = None,
-                   working_directory: str | Path | None = None, additional_imports: Sequence[str] = ()) -> list[Tool]:  # fmt: skip
+def optional_tools(
+    names: Sequence[str],
+    *,
+    search_provider: str = "duckduckgo",
+    search_url: str | None = None,
+    working_directory: str | Path | None = None,
+    additional_imports: Sequence[str] = (),
+) -> list[Tool]:
     """Fresh instances of the named tools (an agent may keep state on its tools)."""
     unknown = [name for name in names if name not in OPTIONAL_TOOLS]
     if unknown:
-        raise ToolConfigError(f"--enable-tools: unknown tool {', '.join(map(repr, unknown))}; choose from "
-                              f"{', '.join(OPTIONAL_TOOLS)}")  # fmt: skip
+        raise ToolConfigError(
+            f"--enable-tools: unknown tool {', '.join(map(repr, unknown))}; choose from {', '.join(OPTIONAL_TOOLS)}"
+        )
     tools = []
     for name in dict.fromkeys(names):
         if name == "google_search":
@@ -73,7 +80,9 @@ def _visit_webpage() -> Tool:
     try:
         import markdownify  # noqa: F401  (the tool imports it only when first called)
     except ImportError:
-        raise ToolConfigError("--enable-tools visit_webpage needs markdownify: pip install 'smoltrace[tools]'") from None
+        raise ToolConfigError(
+            "--enable-tools visit_webpage needs markdownify: pip install 'smoltrace[tools]'"
+        ) from None
     from smolagents.default_tools import VisitWebpageTool
 
     return VisitWebpageTool()

@@ -51,7 +51,7 @@ class DuckDuckGoSearchTool(WebSearchTool):
 class SerperSearchTool(Tool):
     name = "web_search"
     description = "Performs a Google web search (through Serper) for your query and returns the top results."
-    inputs = {
+    inputs = {  # noqa: RUF012 - smolagents reads a tool's schema from its class
         "query": {"type": "string", "description": "The search query to perform."},
         "filter_year": {"type": "integer", "description": "Optionally restrict results to a year.", "nullable": True},
     }
@@ -76,7 +76,9 @@ class SerperSearchTool(Tool):
         entries = []
         for index, page in enumerate(results):
             date = f"\nDate published: {page['date']}" if page.get("date") else ""
-            entries.append(f"{index}. [{page.get('title', '')}]({page.get('link', '')}){date}\n{page.get('snippet', '')}")
+            entries.append(
+                f"{index}. [{page.get('title', '')}]({page.get('link', '')}){date}\n{page.get('snippet', '')}"
+            )
         return "## Search Results\n" + "\n\n".join(entries)
 
 
@@ -88,8 +90,10 @@ def search_tool(provider: str, url: str | None = None) -> Tool:
     key_name = SEARCH_KEYS[provider]
     key = os.environ.get(key_name) if key_name else None
     if key_name and not key:
-        raise SearchConfigError(f"--search-provider {provider} needs {key_name} in the environment (or in a .env "
-                                "file); --search-provider duckduckgo needs no key")  # fmt: skip
+        raise SearchConfigError(
+            f"--search-provider {provider} needs {key_name} in the environment (or in a .env "
+            "file); --search-provider duckduckgo needs no key"
+        )
     if provider == "serper":
         return SerperSearchTool(key, url)
     if provider == "brave":

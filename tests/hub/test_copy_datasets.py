@@ -9,12 +9,15 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from tests.hub.conftest import GOOD, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
-TASKS = [{"id": "weather_tokyo", "prompt": "What's the weather in Tokyo?", "difficulty": "easy"},
-         {"id": "calc", "prompt": "What is 2 + 3?", "difficulty": "easy"}]  # fmt: skip
+TASKS = [
+    {"id": "weather_tokyo", "prompt": "What's the weather in Tokyo?", "difficulty": "easy"},
+    {"id": "calc", "prompt": "What is 2 + 3?", "difficulty": "easy"},
+]
 
 
 def parquet(rows: list[dict]) -> bytes:
@@ -55,15 +58,22 @@ def test_copies_both_datasets_file_for_file(sources, home):
         assert files_of(sources, copy) == SOURCES[source]
         assert not sources.repos[copy].private
         assert sources.repos[copy].head.title == (
-            f"Copy of {source} at {sources.repos[source].sha[:12]} (smoltrace-copy-datasets)")
+            f"Copy of {source} at {sources.repos[source].sha[:12]} (smoltrace-copy-datasets)"
+        )
     out = done.stdout
     assert "Source: kshitijthakkar\nDestination: alice\nPrivacy: Public" in out
     assert "  [NEW] alice/smoltrace-benchmark-v1\n  [NEW] alice/smoltrace-tasks" in out
-    assert f"[SUCCESS] Copied 2 dataset(s):\n  - alice/smoltrace-benchmark-v1\n    URL: {sources.endpoint}/datasets/" \
-           "alice/smoltrace-benchmark-v1\n  - alice/smoltrace-tasks" in out  # fmt: skip
+    assert (
+        f"[SUCCESS] Copied 2 dataset(s):\n  - alice/smoltrace-benchmark-v1\n    URL: {sources.endpoint}/datasets/"
+        "alice/smoltrace-benchmark-v1\n  - alice/smoltrace-tasks" in out
+    )
     assert "smoltrace-eval --model openai/gpt-4o-mini --dataset-name alice/smoltrace-tasks" in out
-    loaded = sources.run_python("import datasets, json\nds = datasets.load_dataset('alice/smoltrace-tasks', "
-                                "split='train')\nprint(json.dumps(ds.to_list()))", home, GOOD)  # fmt: skip
+    loaded = sources.run_python(
+        "import datasets, json\nds = datasets.load_dataset('alice/smoltrace-tasks', "
+        "split='train')\nprint(json.dumps(ds.to_list()))",
+        home,
+        GOOD,
+    )
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout.strip().splitlines()[-1]) == TASKS
 
@@ -93,14 +103,18 @@ def test_an_existing_copy_is_overwritten_and_made_private(sources, home):
 def test_failures_are_reported_per_dataset(sources, home):
     missing = run_cli("smoltrace-copy-datasets", ["--source-user", "nobody", "--yes"], sources, home)
     assert missing.returncode == 1
-    assert "[FAILED] 2 dataset(s) failed:\n  - alice/smoltrace-benchmark-v1: not found while reading " \
-           "nobody/smoltrace-benchmark-v1 (404 (Repository not found))." in missing.stdout  # fmt: skip
+    assert (
+        "[FAILED] 2 dataset(s) failed:\n  - alice/smoltrace-benchmark-v1: not found while reading "
+        "nobody/smoltrace-benchmark-v1 (404 (Repository not found))." in missing.stdout
+    )
     sources.fail_next(method="POST", path_prefix="/api/datasets/alice/smoltrace-tasks/commit", status=403)
     partial = run_cli("smoltrace-copy-datasets", ["--yes"], sources, home)
     assert partial.returncode == 1
     assert "[SUCCESS] Copied 1 dataset(s):\n  - alice/smoltrace-benchmark-v1" in partial.stdout
-    assert "  - alice/smoltrace-tasks: the token may not do this while uploading to alice/smoltrace-tasks " \
-           "(403 Forbidden" in partial.stdout  # fmt: skip
+    assert (
+        "  - alice/smoltrace-tasks: the token may not do this while uploading to alice/smoltrace-tasks "
+        "(403 Forbidden" in partial.stdout
+    )
     assert "Traceback" not in missing.stderr + partial.stderr
 
 
@@ -111,7 +125,9 @@ def test_token_problems(sources, home):
     assert none.returncode == 2
     assert none.stderr == "Error: HuggingFace token required: set HF_TOKEN or pass hf_token (--token).\n"
     bad = run_cli("smoltrace-copy-datasets", ["-y"], sources, home, token="hf_nope")
-    assert bad.returncode == 1 and "Error: the Hub refused the token while checking the token (whoami) (401" in bad.stderr
+    assert (
+        bad.returncode == 1 and "Error: the Hub refused the token while checking the token (whoami) (401" in bad.stderr
+    )
     assert "Traceback" not in bad.stderr and "hf_nope" not in bad.stdout + bad.stderr
 
 
@@ -119,12 +135,17 @@ def test_python_api(sources):
     from smoltrace import copy_standard_datasets
 
     lines = []
-    result = copy_standard_datasets(only="benchmark", confirm=False, hf_token=GOOD, endpoint=sources.endpoint,
-                                    log=lines.append)  # fmt: skip
+    result = copy_standard_datasets(
+        only="benchmark", confirm=False, hf_token=GOOD, endpoint=sources.endpoint, log=lines.append
+    )
     assert result == {"copied": ["alice/smoltrace-benchmark-v1"], "failed": [], "skipped": [], "cancelled": False}
     result = copy_standard_datasets(hf_token=GOOD, endpoint=sources.endpoint, log=lines.append, ask=lambda _: "no")
-    assert result == {"copied": [], "failed": [], "cancelled": True,
-                      "skipped": ["alice/smoltrace-benchmark-v1", "alice/smoltrace-tasks"]}  # fmt: skip
+    assert result == {
+        "copied": [],
+        "failed": [],
+        "cancelled": True,
+        "skipped": ["alice/smoltrace-benchmark-v1", "alice/smoltrace-tasks"],
+    }
     with pytest.raises(ValueError) as error:
         copy_standard_datasets(only="everything", hf_token=GOOD)
     assert str(error.value) == "only must be one of benchmark, tasks (got 'everything')"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -47,8 +47,13 @@ class Loopback:
             def _serve(self):
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("content-length") or 0)
-                request = Request(self.command, parts.path, parse_qs(parts.query),
-                                  {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))  # fmt: skip
+                request = Request(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                )
                 owner.requests.append(request)
                 route = owner.routes.get(f"{self.command} {parts.path}")
                 status, kind, body = route(request) if route else (404, "text/plain", b"not found")
@@ -67,7 +72,7 @@ class Loopback:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="loopback", daemon=True)
 
-    def __enter__(self) -> "Loopback":
+    def __enter__(self) -> Loopback:  # noqa: PYI034
         self._thread.start()
         return self
 

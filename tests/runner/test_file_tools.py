@@ -42,24 +42,31 @@ def test_paths_that_lead_outside_are_refused(work, path):
 
 def test_absolute_paths_outside_are_refused(work):
     assert ReadFileTool(working_dir=work)(file_path="/etc/hostname") == (
-        f"Error: Access denied: /etc/hostname is outside the working directory {work.resolve()}")
+        f"Error: Access denied: /etc/hostname is outside the working directory {work.resolve()}"
+    )
 
 
 def test_write_file(work):
     write = WriteFileTool(working_dir=work)
     assert write(file_path="out/report.md", content="# Report\n") == (
-        "Wrote file: out/report.md\nSize: 9 bytes\nContent length: 9 characters")
+        "Wrote file: out/report.md\nSize: 9 bytes\nContent length: 9 characters"
+    )
     assert write(file_path="out/report.md", content="more\n", mode="append") == (
-        "Appended to file: out/report.md\nSize: 14 bytes\nContent length: 5 characters")
+        "Appended to file: out/report.md\nSize: 14 bytes\nContent length: 5 characters"
+    )
     assert (work / "out" / "report.md").read_text() == "# Report\nmore\n"
-    assert write(file_path="x.txt", content="", mode="delete") == "Error: mode must be 'write' or 'append' (got 'delete')"
+    assert (
+        write(file_path="x.txt", content="", mode="delete") == "Error: mode must be 'write' or 'append' (got 'delete')"
+    )
 
 
 def test_list_directory_leaves_out_what_leads_outside(work):
     listing = ListDirectoryTool(working_dir=work)
-    assert listing(directory_path=".") == (
-        "Directory: .\nTotal items: 2\n\n[DIR]  logs/\n[FILE] notes.txt (12 bytes)")
-    assert listing(directory_path="logs", pattern="*.log") == "Directory: logs\nTotal items: 1\n\n[FILE] app.log (31 bytes)"
+    assert listing(directory_path=".") == ("Directory: .\nTotal items: 2\n\n[DIR]  logs/\n[FILE] notes.txt (12 bytes)")
+    assert (
+        listing(directory_path="logs", pattern="*.log")
+        == "Directory: logs\nTotal items: 1\n\n[FILE] app.log (31 bytes)"
+    )
     refused = "Error: Access denied: the pattern {} may not be absolute or contain '..'"
     assert listing(directory_path=".", pattern="../*") == refused.format("../*")
     assert listing(directory_path=".", pattern="/etc/*") == refused.format("/etc/*")
@@ -69,11 +76,17 @@ def test_list_directory_leaves_out_what_leads_outside(work):
 
 def test_search_files_by_name_and_content(work):
     search = FileSearchTool(working_dir=work)
-    assert search(directory=".", pattern="*.log") == "Search: '*.log' in . (type: name)\nFound 1 results:\n\nlogs/app.log (31 bytes)"
+    assert (
+        search(directory=".", pattern="*.log")
+        == "Search: '*.log' in . (type: name)\nFound 1 results:\n\nlogs/app.log (31 bytes)"
+    )
     assert search(directory=".", pattern="error", search_type="content") == (
-        "Search: 'error' in . (type: content)\nFound 1 results:\n\nlogs/app.log (2 matches)")
+        "Search: 'error' in . (type: content)\nFound 1 results:\n\nlogs/app.log (2 matches)"
+    )
     assert search(directory=".", pattern="outside", search_type="content") == "No files found matching 'outside' in ."
     assert search(directory=".", pattern="*.txt", max_results=1) == (
-        "Search: '*.txt' in . (type: name)\nFound 1 results:\n\nnotes.txt (12 bytes)")
+        "Search: '*.txt' in . (type: name)\nFound 1 results:\n\nnotes.txt (12 bytes)"
+    )
     assert search(directory=".", pattern="x", search_type="regex") == (
-        "Error: search_type must be 'name' or 'content' (got 'regex')")
+        "Error: search_type must be 'name' or 'content' (got 'regex')"
+    )

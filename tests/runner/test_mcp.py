@@ -78,15 +78,21 @@ def test_server_specs_are_parsed_and_checked():
         McpServer("https://h/x?key=a=b", "streamable-http", None),
     ]
     assert parse_servers("http://h:2/sse", transport="streamable-http") == [
-        McpServer("http://h:2/sse", "streamable-http", None)]
+        McpServer("http://h:2/sse", "streamable-http", None)
+    ]
     assert parse_servers(None) == []
     for values, message in [
         (["localhost:8000/mcp"], "--mcp-server-url 'localhost:8000/mcp': expected an http(s) URL, or NAME=URL"),
-        (["swiggy-food=http://h/mcp"], "--mcp-server-url 'swiggy-food=http://h/mcp': the name 'swiggy-food' must be "
-                                       "letters, digits and _ (it prefixes tool names, which agents call as Python "
-                                       "functions)"),
+        (
+            ["swiggy-food=http://h/mcp"],
+            (
+                "--mcp-server-url 'swiggy-food=http://h/mcp': the name 'swiggy-food' must be "
+                "letters, digits and _ (it prefixes tool names, which agents call as Python "
+                "functions)"
+            ),
+        ),
         (["a=http://h:1/mcp", "a=http://h:2/mcp"], "--mcp-server-url: the name 'a' is given to two servers"),
-    ]:  # fmt: skip
+    ]:
         with pytest.raises(AgentConfigError) as error:
             parse_servers(values)
         assert str(error.value) == message
@@ -99,7 +105,12 @@ def test_named_servers_over_both_transports_share_a_tool_name(servers):
     tools, connections = load_mcp_tools([f"food={servers['food']}", f"dineout={servers['dineout']}"])
     try:
         by_name = {tool.name: tool for tool in tools}
-        assert sorted(by_name) == ["dineout_dineout_menu", "dineout_report_error", "food_food_menu", "food_report_error"]
+        assert sorted(by_name) == [
+            "dineout_dineout_menu",
+            "dineout_report_error",
+            "food_food_menu",
+            "food_report_error",
+        ]
         assert by_name["food_report_error"](message="cold soup") == "food recorded: cold soup"
         assert by_name["dineout_report_error"](message="no table") == "dineout recorded: no table"
         assert by_name["dineout_dineout_menu"](city="Tokyo") == "dineout menu in Tokyo: ramen, sushi"
@@ -112,7 +123,8 @@ def test_clashing_tool_names_are_refused(servers):
         load_mcp_tools([servers["food"], servers["dineout"]])
     assert str(error.value) == (
         f"two tools are named 'report_error': from the MCP server {servers['food']} and from the MCP server "
-        f"{servers['dineout']}; name the servers (--mcp-server-url NAME=URL) to prefix their tools")
+        f"{servers['dineout']}; name the servers (--mcp-server-url NAME=URL) to prefix their tools"
+    )
     with pytest.raises(AgentConfigError) as error:
         load_mcp_tools(servers["food"], reserved=["get_weather", "report_error"])
     assert str(error.value).startswith("two tools are named 'report_error': from the agents' own tools and from")
@@ -142,13 +154,27 @@ def test_an_agent_calls_an_mcp_tool_in_a_run(servers, tmp_path):
     from smoltrace.runner.scripted import ScriptedModel, call
 
     tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps([{"id": "menu", "prompt": "What is on the dineout menu in Tokyo?",
-                                  "difficulty": "easy", "expected_tool": "dineout_dineout_menu",
-                                  "expected_keywords": ["ramen"]}]))  # fmt: skip
+    tasks.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "menu",
+                    "prompt": "What is on the dineout menu in Tokyo?",
+                    "difficulty": "easy",
+                    "expected_tool": "dineout_dineout_menu",
+                    "expected_keywords": ["ramen"],
+                }
+            ]
+        )
+    )
     script = {"dineout menu": [call("dineout_dineout_menu", city="Tokyo"), call("final_answer", answer="ramen, sushi")]}
-    results, *_ = run_evaluation("gpt-4o-mini", dataset_name=str(tasks), db_path=tmp_path / "s.duckdb",
-                                 agent_type="tool", mcp_server_url=[f"food={servers['food']}",
-                                                                    f"dineout={servers['dineout']}"],
-                                 model_factory=lambda: ScriptedModel(script))  # fmt: skip
+    results, *_ = run_evaluation(
+        "gpt-4o-mini",
+        dataset_name=str(tasks),
+        db_path=tmp_path / "s.duckdb",
+        agent_type="tool",
+        mcp_server_url=[f"food={servers['food']}", f"dineout={servers['dineout']}"],
+        model_factory=lambda: ScriptedModel(script),
+    )
     (row,) = results["tool"]
     assert (row["tools_used"], row["correct_tool"], row["success"]) == (["dineout_dineout_menu"], True, True)
