@@ -18,30 +18,64 @@ from smoltrace.store.database import DB_ENV_VAR
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--run-id", required=True, help="The run to publish (as printed by smoltrace-eval). Required.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help=f"The store file. Default: ${DB_ENV_VAR}, else ~/.local/share/smoltrace/smoltrace.duckdb.")
-@click.option("--hf-token", envvar="HF_TOKEN", default=None, show_envvar=True,
-              help="Hugging Face token with write access. Default: $HF_TOKEN. Never written anywhere; "
-                   "not needed with --dry-run.")
-@click.option("--private/--public", default=True,
-              help="Visibility of the results/traces/metrics datasets (and the leaderboard) this publish creates. "
-                   "Default: --private. Datasets that already exist keep their visibility.")
-@click.option("--dry-run", is_flag=True, default=False,
-              help="Print what would be uploaded (repositories, visibility, columns, row counts, sample rows after "
-                   "the privacy policy) and the policy itself; upload nothing, need no token. Default: off.")
-@click.option("--redact", "patterns", multiple=True, metavar="REGEX",
-              help="Also replace text matching this regular expression with [REDACTED] in everything published "
-                   "(repeatable), e.g. --redact 'build-\\d+\\.corp\\.example'. Default: none; adds to the "
-                   "patterns file.")
-@click.option("--redact-file", type=click.Path(dir_okay=False), default=None,
-              help=f"Patterns file, one regular expression per line (# starts a comment). Default: ${REDACT_FILE_ENV}, "
-                   "else ~/.config/smoltrace/redact.txt (under $XDG_CONFIG_HOME when set), if it exists.")
-@click.option("--otlp-token", "--token", "collector_token", envvar="SMOLTRACE_TOKEN", default=None,
-              help="Bearer token of a running smoltrace-collector holding the store (its query API). "
-                   "Default: $SMOLTRACE_TOKEN; only needed when a collector with a token runs.")
-@click.option("--timestamp", default=None,
-              help="Dataset name timestamp (%Y%m%d_%H%M%S). Default: the names the leaderboard records for this "
-                   "run, else the run's start time (UTC).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"The store file. Default: ${DB_ENV_VAR}, else ~/.local/share/smoltrace/smoltrace.duckdb.",
+)
+@click.option(
+    "--hf-token",
+    envvar="HF_TOKEN",
+    default=None,
+    show_envvar=True,
+    help="Hugging Face token with write access. Default: $HF_TOKEN. Never written anywhere; not needed with --dry-run.",
+)
+@click.option(
+    "--private/--public",
+    default=True,
+    help="Visibility of the results/traces/metrics datasets (and the leaderboard) this publish creates. "
+    "Default: --private. Datasets that already exist keep their visibility.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    default=False,
+    help="Print what would be uploaded (repositories, visibility, columns, row counts, sample rows after "
+    "the privacy policy) and the policy itself; upload nothing, need no token. Default: off.",
+)
+@click.option(
+    "--redact",
+    "patterns",
+    multiple=True,
+    metavar="REGEX",
+    help="Also replace text matching this regular expression with [REDACTED] in everything published "
+    "(repeatable), e.g. --redact 'build-\\d+\\.corp\\.example'. Default: none; adds to the "
+    "patterns file.",
+)
+@click.option(
+    "--redact-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Patterns file, one regular expression per line (# starts a comment). Default: ${REDACT_FILE_ENV}, "
+    "else ~/.config/smoltrace/redact.txt (under $XDG_CONFIG_HOME when set), if it exists.",
+)
+@click.option(
+    "--otlp-token",
+    "--token",
+    "collector_token",
+    envvar="SMOLTRACE_TOKEN",
+    default=None,
+    help="Bearer token of a running smoltrace-collector holding the store (its query API). "
+    "Default: $SMOLTRACE_TOKEN; only needed when a collector with a token runs.",
+)
+@click.option(
+    "--timestamp",
+    default=None,
+    help="Dataset name timestamp (%Y%m%d_%H%M%S). Default: the names the leaderboard records for this "
+    "run, else the run's start time (UTC).",
+)
 def main(run_id, db_path, hf_token, private, dry_run, patterns, redact_file, collector_token, timestamp):
     """Publish run RUN_ID from the smoltrace store to the Hugging Face Hub.
 

@@ -17,14 +17,20 @@ DATA_GLOB = "data/*.parquet"
 
 INTROS = {
     "results": "One row per task execution (task × agent type): verdicts, steps, tokens, duration, cost.",
-    "traces": ("One row per OpenTelemetry span of the run's task traces. `attributes` and `events` are JSON "
-               "text; parse them with `json.loads`. Each task execution is one trace whose root span is "
-               "`smoltrace.task`."),
+    "traces": (
+        "One row per OpenTelemetry span of the run's task traces. `attributes` and `events` are JSON "
+        "text; parse them with `json.loads`. Each task execution is one trace whose root span is "
+        "`smoltrace.task`."
+    ),
     "metrics": "GPU metrics of the run: one row per GPU × sample time (the `gpu_metrics` view).",
-    "metrics_summary": ("This run has no GPU samples (e.g. an API model), so this dataset holds a single "
-                        "summary row for the run (`gpu_count` and `sample_count` are 0), so that it still loads."),
-    "leaderboard": ("One row per run × agent type (the `leaderboard` view), with the names of the run's "
-                    "results/traces/metrics datasets. Publishing a run again replaces its rows."),
+    "metrics_summary": (
+        "This run has no GPU samples (e.g. an API model), so this dataset holds a single "
+        "summary row for the run (`gpu_count` and `sample_count` are 0), so that it still loads."
+    ),
+    "leaderboard": (
+        "One row per run × agent type (the `leaderboard` view), with the names of the run's "
+        "results/traces/metrics datasets. Publishing a run again replaces its rows."
+    ),
 }
 
 PRODUCED_BY = (
@@ -36,8 +42,15 @@ PRODUCED_BY = (
 )
 
 
-def render_card(kind: str, repo_id: str, table: pa.Table, run: dict | None = None, *, intro_key: str | None = None,
-                extra_lines: list[str] | None = None) -> str:
+def render_card(
+    kind: str,
+    repo_id: str,
+    table: pa.Table,
+    run: dict | None = None,
+    *,
+    intro_key: str | None = None,
+    extra_lines: list[str] | None = None,
+) -> str:
     """README.md text for a dataset of ``kind`` (results | traces | metrics | leaderboard)."""
     run = run or {}
     header = {

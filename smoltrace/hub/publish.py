@@ -123,7 +123,10 @@ def dataset_tables(data: RunData) -> dict[str, tuple[pa.Table, str]]:
     return {
         "results": (rows_to_table(data.results), "results"),
         "traces": (rows_to_table(data.spans, json_columns=SPAN_JSON_COLUMNS), "traces"),
-        "metrics": (rows_to_table(data.metrics), "metrics" if data.metrics_kind == "gpu_metrics" else "metrics_summary"),
+        "metrics": (
+            rows_to_table(data.metrics),
+            "metrics" if data.metrics_kind == "gpu_metrics" else "metrics_summary",
+        ),
     }
 
 
@@ -258,8 +261,10 @@ class PublishPlan:
 
     def lines(self, sample_rows: int = 3) -> list[str]:
         lines = [
-            (f"Dry run: nothing is uploaded and no token is needed. {PLAN_USER} stands for the Hugging Face account "
-             "of the token."),
+            (
+                f"Dry run: nothing is uploaded and no token is needed. {PLAN_USER} stands for the Hugging Face account "
+                "of the token."
+            ),
             f"Run {self.run_id} would be published as:",
         ]
         for planned in self.datasets:
@@ -274,8 +279,10 @@ class PublishPlan:
                 lines += [f"    {_sample(row)}" for row in table.slice(0, shown).to_pylist()]
         lines += [
             "",
-            ("Datasets that already exist keep their visibility. These are the names a first publish of this run "
-             "chooses; a run published before reuses the names its leaderboard rows record."),
+            (
+                "Datasets that already exist keep their visibility. These are the names a first publish of this run "
+                "chooses; a run published before reuses the names its leaderboard rows record."
+            ),
             "",
         ]
         return lines + self.policy.describe()

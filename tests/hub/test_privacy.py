@@ -43,8 +43,10 @@ def policy():
         # this machine's paths: the longest prefix wins
         (f"{HOME}/.cache/smoltrace/models/SmolLM2-135M-Instruct", "HuggingFaceTB/SmolLM2-135M-Instruct"),
         (f"{HOME}/.cache/smoltrace/models/other", "<smoltrace-cache>/models/other"),
-        (f'File "{HOME}/proj/.venv/lib/python3.11/site-packages/smolagents/agents.py", line 3',
-         'File "<site-packages>/smolagents/agents.py", line 3'),
+        (
+            f'File "{HOME}/proj/.venv/lib/python3.11/site-packages/smolagents/agents.py", line 3',
+            'File "<site-packages>/smolagents/agents.py", line 3',
+        ),
         (f"{HOME}/proj/.venv/bin/python", "<venv>/bin/python"),
         (f"{HOME}/proj/tasks.json", "./tasks.json"),
         (f"{HOME}/notes.txt and {HOME}", "~/notes.txt and ~"),
@@ -143,7 +145,8 @@ def test_patterns_come_from_the_flag_and_the_patterns_file(tmp_path, monkeypatch
                                ("build-\\d+", f"{config}/smoltrace/redact.txt, line 4"),
                                ("secret-project", "--redact")]  # fmt: skip
     assert policy.text("host.acme.internal built build-9 for secret-project") == (
-        "host.[REDACTED] built [REDACTED] for [REDACTED]")
+        "host.[REDACTED] built [REDACTED] for [REDACTED]"
+    )
 
     other = tmp_path / "mine.txt"
     other.write_text("only-this\n")
@@ -168,7 +171,10 @@ def test_no_patterns_file_is_fine_unless_one_was_named(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("pattern", "message"),
     [
-        ("acme(", "--redact: 'acme(' is not a valid regular expression: missing ), unterminated subpattern at position 4"),
+        (
+            "acme(",
+            "--redact: 'acme(' is not a valid regular expression: missing ), unterminated subpattern at position 4",
+        ),
         ("x*", "--redact: 'x*' matches the empty string, so it would redact everywhere"),
     ],
 )
@@ -194,6 +200,7 @@ def test_machine_facts_are_read_from_this_process(tmp_path, monkeypatch):
     assert facts.user_names[0] == "quinn"
     policy = PrivacyPolicy(facts)
     assert policy.text(f"{work}/tasks.json {home}/x {home}/.cache/smoltrace/models/SmolLM2-135M-Instruct") == (
-        "./tasks.json ~/x HuggingFaceTB/SmolLM2-135M-Instruct")
+        "./tasks.json ~/x HuggingFaceTB/SmolLM2-135M-Instruct"
+    )
     monkeypatch.chdir("/")
     assert all(replacement != "." for _, replacement in MachineFacts.current().paths)

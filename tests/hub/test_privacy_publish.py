@@ -100,7 +100,7 @@ def scripted_model_args(machine: Machine) -> str:
     """litellm's own mock: the tool agent calls final_answer; the code agent's code raises an error
     whose message (and stack trace) carry the planted strings."""
     answer = f"Done: {AUTHOR_TEXT}; {machine.planted()}; {RUN_SECRET}; {PUBLISH_SECRET}"
-    code = f'Thought: fail\n<code>\nraise ValueError({json.dumps(answer)})\n</code>'
+    code = f"Thought: fail\n<code>\nraise ValueError({json.dumps(answer)})\n</code>"
     return json.dumps({"mock_response": code, "mock_tool_calls": [{
         "id": "call_0", "type": "function",
         "function": {"name": "final_answer", "arguments": json.dumps({"answer": answer})}}]})  # fmt: skip
@@ -194,8 +194,10 @@ def test_dry_run_shows_what_would_be_uploaded_without_a_token_or_the_hub(machine
     headers = [line for line in lines if line.startswith("{user}/")]
     assert headers[0] == f"{{user}}/smoltrace-results-{started} (private, 1 rows)"
     assert re.fullmatch(rf"\{{user\}}/smoltrace-traces-{started} \(private, \d+ rows\)", headers[1])
-    assert headers[2:] == [f"{{user}}/smoltrace-metrics-{started} (private, 1 rows)",
-                           "{user}/smoltrace-leaderboard (private if it is created now, 1 rows to upsert)"]
+    assert headers[2:] == [
+        f"{{user}}/smoltrace-metrics-{started} (private, 1 rows)",
+        "{user}/smoltrace-leaderboard (private if it is created now, 1 rows to upsert)",
+    ]
     results_at = lines.index(headers[0])
     assert lines[results_at + 1].startswith("  columns: run_id (string), ")
     assert lines[results_at + 2] == ("  sample rows (first 1 of 1, after the privacy policy; values over 120 "
@@ -207,7 +209,10 @@ def test_dry_run_shows_what_would_be_uploaded_without_a_token_or_the_hub(machine
     assert sample["prompt"] == f"{prompt[:120]}... (+{len(prompt) - 120} chars)"
     assert "Privacy policy (applied to every published row and card; the local store is unchanged):" in lines
     assert f"  path {machine.home} -> ~" in lines and f"  path {machine.work} -> ." in lines
-    assert f"  your pattern 'acme-build-\\\\d+' ({machine.home}/.config/smoltrace/redact.txt, line 2) -> [REDACTED]" in lines
+    assert (
+        f"  your pattern 'acme-build-\\\\d+' ({machine.home}/.config/smoltrace/redact.txt, line 2) -> [REDACTED]"
+        in lines
+    )
     shown = "\n".join(line for line in lines if line.startswith("    {"))
     assert str(machine.home) not in shown and USER not in shown and "acme-build-42" not in shown
 
@@ -217,8 +222,10 @@ def test_dry_run_shows_what_would_be_uploaded_without_a_token_or_the_hub(machine
     [
         (
             ["--redact", "acme("],
-            ("Error: --redact: 'acme(' is not a valid regular expression: missing ), unterminated subpattern at "
-             "position 4\n"),
+            (
+                "Error: --redact: 'acme(' is not a valid regular expression: missing ), unterminated subpattern at "
+                "position 4\n"
+            ),
         ),
         (["--redact-file", "/nonexistent/redact.txt"], "Error: patterns file /nonexistent/redact.txt does not exist\n"),
     ],

@@ -72,7 +72,13 @@ def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hu
             assert repo.private is private
     assert hub.repos["alice/smoltrace-leaderboard"].private is False  # created by the first, public publish
 
-    repos = [first.results_repo, first.traces_repo, first.metrics_repo, second.metrics_repo, "alice/smoltrace-leaderboard"]
+    repos = [
+        first.results_repo,
+        first.traces_repo,
+        first.metrics_repo,
+        second.metrics_repo,
+        "alice/smoltrace-leaderboard",
+    ]
     loaded = load_all(hub, home, repos)
 
     results_a = [row for rows in fetch_results(reader, stores.run_a).values() for row in rows]
@@ -88,13 +94,19 @@ def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hu
 
     board = loaded["alice/smoltrace-leaderboard"]
     assert sorted((r["run_id"], r["agent_type"]) for r in board) == sorted(
-        [(stores.run_a, "tool"), (stores.run_a, "code"), (stores.run_b, "tool")])
+        [(stores.run_a, "tool"), (stores.run_a, "code"), (stores.run_b, "tool")]
+    )
     for row in board:
         run = first if row["run_id"] == stores.run_a else second
-        [view] = published(v for v in fetch_leaderboard_rows(reader, row["run_id"]) if v["agent_type"] == row["agent_type"])
+        [view] = published(
+            v for v in fetch_leaderboard_rows(reader, row["run_id"]) if v["agent_type"] == row["agent_type"]
+        )
         assert {k: row[k] for k in view} == view
         assert (row["results_dataset"], row["traces_dataset"], row["metrics_dataset"]) == (
-            run.results_repo, run.traces_repo, run.metrics_repo)
+            run.results_repo,
+            run.traces_repo,
+            run.metrics_repo,
+        )
         assert row["submitted_by"] == "alice"
     gpu_row = next(r for r in board if r["run_id"] == stores.run_b)
     assert gpu_row["gpu_count"] == 1 and gpu_row["max_gpu_utilization_percent"] == 50
@@ -102,7 +114,9 @@ def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hu
     # cards: YAML configs + features, exactly the columns present, the run, no secret
     for repo_id in repos:
         card = hub.repos[repo_id].files["README.md"].decode()
-        columns = list(pq.read_table(io.BytesIO(hub.repos[repo_id].files["data/train-00000-of-00001.parquet"])).column_names)
+        columns = list(
+            pq.read_table(io.BytesIO(hub.repos[repo_id].files["data/train-00000-of-00001.parquet"])).column_names
+        )
         assert card_columns(card) == columns
         assert "configs:" in card and "data_files:" in card and "dataset_info:" in card
     assert f"`{stores.run_a}`" in hub.repos[first.results_repo].files["README.md"].decode()
@@ -120,7 +134,10 @@ def test_publishing_the_same_run_again_reuses_its_datasets(stores, store, hub):
     again = publish_run(reader, stores.run_a, token=GOOD, endpoint=hub.endpoint)
     assert again.reused is True
     assert (again.results_repo, again.traces_repo, again.metrics_repo) == (
-        first.results_repo, first.traces_repo, first.metrics_repo)
+        first.results_repo,
+        first.traces_repo,
+        first.metrics_repo,
+    )
     assert sorted(hub.repos) == repos_before
     board = parquet_rows(hub, "alice/smoltrace-leaderboard")
     assert sorted(r["agent_type"] for r in board) == ["code", "tool"]
@@ -133,8 +150,13 @@ def test_older_leaderboard_rows_keep_loading_after_an_upsert(stores, store, hub,
 
     old = pa.table({"run_id": ["old-run"], "model": ["m0"], "agent_type": ["tool"], "success_rate": [50],
                     "notes": ["from SMOLTRACE"]})  # fmt: skip
-    hub.add_repo("alice/smoltrace-leaderboard", files={"data/train-00000-of-00001.parquet": table_to_parquet(old),
-                                                        "data/extra-old-shard.parquet": table_to_parquet(old.slice(0, 0))})
+    hub.add_repo(
+        "alice/smoltrace-leaderboard",
+        files={
+            "data/train-00000-of-00001.parquet": table_to_parquet(old),
+            "data/extra-old-shard.parquet": table_to_parquet(old.slice(0, 0)),
+        },
+    )
     publish_run(reader_for(store), stores.run_b, token=GOOD, endpoint=hub.endpoint)
     files = hub.repos["alice/smoltrace-leaderboard"].files
     assert [p for p in files if p.endswith(".parquet")] == ["data/train-00000-of-00001.parquet"]
@@ -219,8 +241,11 @@ def test_smoltrace_utils_api_publishes_what_run_evaluation_returned(stores, stor
     # the same rows as a publish from the store
     again = publish_run(reader_for(store), run_id, token=GOOD, endpoint=hub.endpoint)
     assert again.reused is True and again.results_repo == results_repo
+
     # the store's rows hold the view's columns; run_evaluation's rows add SMOLTRACE's extra fields
-    by_task = lambda row: (row["agent_type"], row["task_id"])  # noqa: E731
+    def by_task(row):
+        return row["agent_type"], row["task_id"]
+
     from_store = sorted(parquet_rows(hub, results_repo), key=by_task)
     in_memory = sorted(published(r for rows in all_results.values() for r in rows), key=by_task)
     assert [{key: row[key] for key in stored} for stored, row in zip(from_store, in_memory)] == from_store
@@ -257,8 +282,14 @@ def test_cli_failures_are_clear_and_lose_nothing(stores, store, hub, home, case)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"smoltrace-publish --run-id {run_id}" in message
     assert "Traceback" not in message
-    expected = {"no token": "no Hugging Face token", "bad token": "401", "rate limit": "429",
-                "server error": "server error", "no network": "cannot reach the Hub", "unknown run": "not in the store"}
+    expected = {
+        "no token": "no Hugging Face token",
+        "bad token": "401",
+        "rate limit": "429",
+        "server error": "server error",
+        "no network": "cannot reach the Hub",
+        "unknown run": "not in the store",
+    }
     assert expected[case] in message
     for secret in (GOOD, "hf_revoked_token_123"):
         assert secret not in done.stdout + done.stderr
