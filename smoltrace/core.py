@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from smoltrace.runner import run as run_module
+from smoltrace.runner.agents import names
 from smoltrace.runner.config import EvalConfig
 from smoltrace.runner.outputs import fetch_metrics, fetch_results, fetch_traces
 
@@ -91,8 +92,8 @@ def run_evaluation(
         search_provider=search_provider,
         hf_inference_provider=hf_inference_provider,
         parallel_workers=parallel_workers,
-        enable_tools=tuple(enable_tools or ()),
-        additional_imports=tuple(additional_imports or ()),
+        enable_tools=names(enable_tools),
+        additional_imports=names(additional_imports),
         working_directory=Path(working_directory) if working_directory else None,
         model_args=dict(model_args or {}),
         **options,

@@ -142,6 +142,13 @@ def prompt_templates_for(agent_type: str, options: AgentOptions) -> dict | None:
     return templates
 
 
+def names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A list of names from the Python API, where one name given as a string is one name, not its letters."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def build_agent(
     agent_type: str, model, tools: list, *, max_steps: int, options: AgentOptions | None = None, verbose: bool = False
 ):
@@ -204,8 +211,8 @@ class AgentSetup:
         else:
             prompt_config, source = load_prompt_config(config.prompt_yml), f"--prompt-yml {config.prompt_yml}"
         setup = cls(
-            options=agent_options(prompt_config, tuple(config.additional_imports), source),
-            enable_tools=tuple(config.enable_tools),
+            options=agent_options(prompt_config, names(config.additional_imports), source),
+            enable_tools=names(config.enable_tools),
             search_provider=config.search_provider,
             search_url=config.search_url,
             working_directory=check_working_directory(config.working_directory),

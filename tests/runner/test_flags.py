@@ -126,6 +126,14 @@ def test_env_file_is_read_from_the_folder_or_above_and_the_environment_wins(tmp_
 # -- --prompt-yml: SMOLTRACE's agent settings -------------------------------------------------------
 
 
+def test_one_name_given_as_text_is_one_name():
+    from smoltrace.runner.agents import AgentSetup
+
+    setup = AgentSetup.from_config(EvalConfig(model="m", enable_tools="read_file", additional_imports="json"))
+    assert (setup.enable_tools, setup.options.additional_authorized_imports) == (("read_file",), ("json",))
+    assert setup.tool_names == ("get_weather", "calculator", "convert_time", "read_file")
+
+
 def test_prompt_config_settings_reach_the_agents(tmp_path):
     from smolagents.monitoring import LogLevel
 
