@@ -145,7 +145,7 @@ def test_a_server_that_does_not_speak_mcp_is_named(servers):
     """The food server's port, on a path that is not its MCP endpoint."""
     wrong = servers["food"].replace("/mcp", "/nothing")
     with pytest.raises(AgentConfigError) as error:
-        load_mcp_tools(wrong, transport="streamable-http", connect_timeout_s=2)
+        load_mcp_tools(wrong, transport="streamable-http", connect_timeout_s=5)
     assert str(error.value) == f"cannot use the MCP server at {wrong} (streamable-http): McpError: Session terminated"
 
 
