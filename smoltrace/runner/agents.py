@@ -90,7 +90,7 @@ def agent_options(
     name = check("name", str, lambda v: v.isidentifier() and not keyword.iskeyword(v), "a Python identifier")
     templates = check("prompt_templates", dict, wanted="a mapping of smolagents prompt templates")
     imports = config.get("additional_authorized_imports") or []
-    if isinstance(imports, str) or not all(isinstance(item, str) and item.strip() for item in imports):
+    if not isinstance(imports, list) or not all(isinstance(item, str) and item.strip() for item in imports):
         raise AgentConfigError(
             f"{source}: 'additional_authorized_imports' must be a list of module names (got {imports!r})"
         )
@@ -115,6 +115,19 @@ def _check_templates(templates: dict, source: str) -> dict:
             f"{source}: unknown prompt template {', '.join(map(repr, unknown))}; smolagents' "
             f"templates are {', '.join(EMPTY_PROMPT_TEMPLATES)}"
         )
+    for key, value in templates.items():
+        parts = EMPTY_PROMPT_TEMPLATES[key]
+        if isinstance(parts, dict):
+            if (
+                not isinstance(value, dict)
+                or set(value) - set(parts)
+                or not all(isinstance(v, str) for v in value.values())
+            ):
+                raise AgentConfigError(
+                    f"{source}: prompt template '{key}' must map {', '.join(parts)} to text (got {value!r})"
+                )
+        elif not isinstance(value, str):
+            raise AgentConfigError(f"{source}: prompt template '{key}' must be text (got {value!r})")
     return templates
 
 

@@ -208,6 +208,18 @@ def test_prompt_config_settings_reach_the_agents(tmp_path):
                 "structured-generation grammars); remove it"
             ),
         ),
+        (
+            "prompt_templates:\n  planning: Plan it.\n",
+            (
+                "prompt template 'planning' must map initial_plan, update_plan_pre_messages, update_plan_post_messages "
+                "to text (got 'Plan it.')"
+            ),
+        ),
+        ("prompt_templates:\n  system_prompt: [a]\n", "prompt template 'system_prompt' must be text (got ['a'])"),
+        (
+            "additional_authorized_imports: 5\n",
+            "'additional_authorized_imports' must be a list of module names (got 5)",
+        ),
         ("- a list\n", None),
     ],
 )
