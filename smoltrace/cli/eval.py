@@ -11,12 +11,14 @@ import click
 
 from smoltrace.cli.options import SmoltraceCommand, parse_model_args
 from smoltrace.runner.agents import AgentConfigError
+from smoltrace.runner.local_model import LocalModelUnavailable
 from smoltrace.runner.config import MCP_TRANSPORTS, PURPOSES, SEARCH_PROVIDERS, EvalConfig
 from smoltrace.runner.optional_tools import OPTIONAL_TOOLS
 from smoltrace.runner.models import PROVIDERS, ModelConfigError
 from smoltrace.runner.tasks import TaskLoadError
 from smoltrace.runner.telemetry import CollectorUnreachableError
 from smoltrace.store.database import DB_ENV_VAR
+from smoltrace.store.open_errors import StoreOpenError
 
 
 @click.command(cls=SmoltraceCommand, greedy=("--model-args", "--enable-tools", "--additional-imports"),
@@ -40,7 +42,8 @@ from smoltrace.store.database import DB_ENV_VAR
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many tasks per agent type.")
 @click.option("--quick", is_flag=True, help="Only the suite's quick tasks, with --max-steps 2 (unless given) and, "
               "for transformers models, 96 new tokens per generation: the fast check for a small local model.")  # fmt: skip
-@click.option("--max-steps", type=click.IntRange(min=1), default=6, help="Agent step limit per task.")
+@click.option("--max-steps", type=click.IntRange(min=1), default=6,
+              help="Agent step limit per task (2 with --quick, or --prompt-yml's max_steps, unless given).")  # fmt: skip
 @click.option("--task-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
               help="Seconds before a task is stopped and recorded as 'timeout'.")  # fmt: skip
 @click.option("--parallel-workers", type=click.IntRange(min=1), default=1,
@@ -118,7 +121,7 @@ def main(**flags):
         model=flags["model"], provider=flags["provider"], agent_type=flags["agent_type"],
         difficulty=flags["difficulty"], dataset_name=flags["dataset_name"], split=flags["split"],
         dataset_revision=flags["dataset_revision"], limit=flags["limit"], quick=flags["quick"],
-        run_id=flags["run_id"], max_steps=flags["max_steps"], task_timeout_s=flags["task_timeout"],
+        run_id=flags["run_id"], max_steps=_given(flags, "max_steps"), task_timeout_s=flags["task_timeout"],
         parallel_workers=flags["parallel_workers"], model_args=parse_model_args(flags["model_args"]),
         api_base=flags["api_base"], hf_token=flags["hf_token"], prompt_yml=flags["prompt_yml"],
         hf_inference_provider=flags["hf_inference_provider"], additional_imports=flags["additional_imports"],
@@ -135,6 +138,13 @@ def main(**flags):
     )  # fmt: skip
     signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop is recorded like Ctrl-C
     sys.exit(evaluate(config))
+
+
+def _given(flags: dict, name: str):
+    """The flag's value when given on the command line, else None (so that --quick or --prompt-yml may
+    choose): an explicit --max-steps 6 must win over --quick's 2."""
+    source = click.get_current_context().get_parameter_source(name)
+    return flags[name] if source is not click.core.ParameterSource.DEFAULT else None
 
 
 def _interrupt(signum, frame):
@@ -160,8 +170,9 @@ def evaluate(config: EvalConfig) -> int:
         err.print(f"[yellow]Run {report.run_id} interrupted: {len(report.outcomes)} of {report.planned} task "
                   "executions finished and are kept in the store; the run is recorded as interrupted.[/yellow]")  # fmt: skip
         exit_code = 130
-    except (TaskLoadError, ModelConfigError, AgentConfigError, CollectorUnreachableError, ValueError) as exc:
-        err.print(f"Error: {exc}", markup=False, highlight=False)
+    except (TaskLoadError, ModelConfigError, AgentConfigError, CollectorUnreachableError, ValueError,
+            LocalModelUnavailable, StoreOpenError) as exc:  # fmt: skip
+        err.print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)  # one line, however narrow
         return 2
     try:
         rows = fetch_leaderboard_rows(report.reader, report.run_id)

@@ -27,7 +27,7 @@ class EvalConfig:
     limit: int | None = None
     quick: bool = False
     run_id: str | None = None
-    max_steps: int = 6
+    max_steps: int | None = None  # None: the prompt config's, else 2 with quick, else 6
     task_timeout_s: float | None = 300.0
     parallel_workers: int = 1
     model_args: dict[str, Any] = field(default_factory=dict)

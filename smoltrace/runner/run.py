@@ -3,7 +3,9 @@ tracing, and close the run. It computes no verdicts: those are views over what i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import threading
 import time
 import uuid
@@ -15,6 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
 import smoltrace
+from smoltrace.collector.discovery import running_collector_for
 from smoltrace.collector import Collector
 from smoltrace.runner.agents import AgentSetup, build_agent
 from smoltrace.runner.config import EvalConfig, agent_options_record, run_labels
@@ -25,6 +28,7 @@ from smoltrace.runner.tasks import TaskSuite, load_tasks
 from smoltrace.runner.telemetry import RunTelemetry, check_collector, secrets_from_environment
 from smoltrace.store import queries
 from smoltrace.store.database import default_db_path
+from smoltrace.store.open_errors import StoreOpenError
 from smoltrace.store.reader import ConnectionReader, QueryApiReader, StoreReader
 from smoltrace.web.links import run_page_url, view_url
 
@@ -32,6 +36,14 @@ from smoltrace.web.links import run_page_url, view_url
 # (a tool call or a short code block fits), so the whole check stays within a few minutes.
 QUICK_MAX_STEPS = 2
 QUICK_MAX_NEW_TOKENS = 96
+DEFAULT_MAX_STEPS = 6
+#: Task executions submitted to the worker pool ahead of the ones running, per worker: enough to keep
+#: the workers busy, few enough that Ctrl-C never waits on a queue of 100,000 futures.
+SUBMIT_AHEAD_PER_WORKER = 2
+
+
+class QueryUrlUnknown(ValueError):
+    """The collector at --otlp-endpoint did not say where its query API is."""
 
 
 class RunInterrupted(Exception):
@@ -115,36 +127,41 @@ def run(config: EvalConfig, log=print) -> RunReport:
         spec.model_args.setdefault("max_new_tokens", QUICK_MAX_NEW_TOKENS)
     if config.model_factory is None:
         check_model(spec)
-    max_steps = QUICK_MAX_STEPS if config.quick and config.max_steps == EvalConfig.max_steps else config.max_steps
+    max_steps = config.max_steps  # an explicit value wins over --quick and the prompt config
     # --prompt-yml, --additional-imports, --enable-tools, --use-case...: checked before anything starts
     agent_setup = AgentSetup.from_config(config)
     run_labels(config)
-    if agent_setup.options.max_steps is not None and config.max_steps == EvalConfig.max_steps:
-        max_steps = agent_setup.options.max_steps  # the prompt config's, unless --max-steps was given
+    if max_steps is None:
+        max_steps = agent_setup.options.max_steps  # the prompt config's, else --quick's, else the default
+    if max_steps is None:
+        max_steps = QUICK_MAX_STEPS if config.quick else DEFAULT_MAX_STEPS
 
     collector = None
-    if config.otlp_endpoint:
-        check_collector(config.otlp_endpoint, config.otlp_token)
-        endpoint = config.otlp_endpoint
-        query_url = config.query_url or _default_query_url(endpoint)
+    db_path = None if config.otlp_endpoint else Path(config.db_path) if config.db_path else default_db_path()
+    endpoint, query_url = config.otlp_endpoint, config.query_url
+    if db_path is not None:  # a collector that holds the store takes the run, as smoltrace-query reads through it
+        endpoint, query_url = _collector_holding(db_path, config.otlp_token, log)
+    if endpoint:
+        http_port = check_collector(endpoint, config.otlp_token)
+        query_url = query_url or _query_url(endpoint, http_port)
         reader: StoreReader = QueryApiReader(query_url, config.otlp_token)
-        db_path = None
         view = view_url(query_url)  # the collector's web view, where the run shows live
         if view:
             log(f"Watch the run live: {run_page_url(view, run_id)}")
     else:
-        db_path = Path(config.db_path) if config.db_path else default_db_path()
         collector = Collector.embedded(db_path=db_path).start()
         endpoint = collector.grpc_endpoint
         reader = ConnectionReader(collector.writer)
 
     report = RunReport(run_id, "failed", suite, agent_types_for(config.agent_type), planned=len(executions),
                        db_path=db_path, reader=reader)  # fmt: skip
-    telemetry = RunTelemetry(endpoint, run_id, token=config.otlp_token,
-                             secrets=secrets_from_environment([config.hf_token, config.api_key, config.otlp_token]))  # fmt: skip
+    telemetry = None
     gpu_sampler = None
     mcp_client = None
+    failed = True
     try:
+        telemetry = RunTelemetry(endpoint, run_id, token=config.otlp_token,
+                                 secrets=secrets_from_environment([config.hf_token, config.api_key, config.otlp_token]))  # fmt: skip
         telemetry.instrument(litellm=config.trace_litellm)
         gpu_sampler = _start_gpu_sampler(config, spec, endpoint, run_id, log)
         model = config.model_factory() if config.model_factory else build_model(spec, log)
@@ -171,34 +188,26 @@ def run(config: EvalConfig, log=print) -> RunReport:
             log("Note: --parallel-workers is ignored for local models (one model instance, one generation at a time).")
             workers = 1
         cancelled = threading.Event()
-        status = "completed"
-        with _Progress(len(executions), config.quiet) as progress, ThreadPoolExecutor(workers) as pool:
-            pending = {
-                pool.submit(execute_task, telemetry.tracer, task, agent_type, make_agent,
-                            run_attributes=run_attributes, timeout_s=config.task_timeout_s, cancelled=cancelled)
-                for task, agent_type in executions
-            }  # fmt: skip
-            try:
-                while pending:
-                    done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        outcome = future.result()
-                        report.outcomes.append(outcome)
-                        progress.advance(outcome)
-            except KeyboardInterrupt:
-                status = "interrupted"
-                cancelled.set()
-                for future in pending:
-                    future.cancel()
-                for future in pending:
-                    if not future.cancelled():
-                        report.outcomes.append(future.result())
+
+        def start(task, agent_type):
+            return pool.submit(execute_task, telemetry.tracer, task, agent_type, make_agent,
+                               run_attributes=run_attributes, timeout_s=config.task_timeout_s, cancelled=cancelled)  # fmt: skip
+
+        def finished(outcome: TaskOutcome) -> None:
+            report.outcomes.append(outcome)
+            progress.advance(outcome)
+
+        with _Progress(len(executions), config.quiet) as progress, ThreadPoolExecutor(workers) as pool, \
+                _stop_on_signals(cancelled):  # fmt: skip
+            _run_executions(executions, start, finished, cancelled, window=workers * SUBMIT_AHEAD_PER_WORKER)
+        status = "interrupted" if cancelled.is_set() else "completed"
         report.status = status
         run_span.set_attribute("smoltrace.run.completed_tasks", len(report.outcomes))
         run_span.set_attribute("smoltrace.run.status", status)
         if status != "completed":
             run_span.set_status(Status(StatusCode.ERROR, status))
         run_span.end()
+        failed = False
     except BaseException as exc:
         if "run_span" in locals() and run_span.is_recording():
             run_span.set_attribute("smoltrace.run.status", "failed")
@@ -211,11 +220,14 @@ def run(config: EvalConfig, log=print) -> RunReport:
             gpu_sampler.stop()
         if mcp_client is not None:
             mcp_client.disconnect()
-        if not telemetry.flush():
-            log("Warning: some spans could not be exported to the collector before the timeout.")
-        telemetry.shutdown()
+        if telemetry is not None:
+            if not telemetry.flush():
+                log("Warning: some spans could not be exported to the collector before the timeout.")
+            telemetry.shutdown()
         report.duration_s = time.monotonic() - started
-        if collector is not None:
+        if collector is not None and failed:
+            collector.stop()  # nothing reads this run's results: no collector, no discovery file left
+        elif collector is not None:
             report.reader = _SnapshotAfterStop(collector)
         elif report.status != "failed":
             _wait_until_stored(reader, report, log)
@@ -257,9 +269,79 @@ def close_reader(report: RunReport) -> None:
         close()
 
 
-def _default_query_url(otlp_endpoint: str) -> str:
+def _run_executions(executions, start, finished, cancelled: threading.Event, window: int) -> None:
+    """Run every (task, agent type) through ``start`` (which submits it to the pool), at most ``window``
+    submitted and unfinished at once, handing each outcome to ``finished``. Once ``cancelled`` is set,
+    nothing more is submitted, what waits in the pool is cancelled, and what runs ends at once (the
+    tasks watch the same flag) and is kept."""
+    remaining = iter(executions)
+    pending: set = set()
+    while True:
+        while not cancelled.is_set() and len(pending) < window:
+            execution = next(remaining, None)
+            if execution is None:
+                break
+            pending.add(start(*execution))
+        if cancelled.is_set():
+            pending = {future for future in pending if not future.cancel()}
+        if not pending:
+            return
+        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        for future in done:
+            finished(future.result())
+
+
+@contextlib.contextmanager
+def _stop_on_signals(cancelled: threading.Event):
+    """Ctrl-C (and SIGTERM) set ``cancelled`` instead of raising KeyboardInterrupt wherever the main
+    thread happens to be: raised inside ``concurrent.futures.wait`` it could leave the run hung. Outside
+    the main thread (the Python API from a thread) signals cannot be handled there: nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, lambda *_: cancelled.set())
+    try:
+        yield
+    except KeyboardInterrupt:  # one that arrived before the handlers were in place
+        cancelled.set()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _collector_holding(db_path: Path, token: str | None, log) -> tuple[str | None, str | None]:
+    """(gRPC endpoint, query URL) of a running smoltrace-collector that holds the store, else (None,
+    None): DuckDB lets one process write a file, so a run on a store a collector holds goes to it.
+    A store held by another run's embedded collector is refused with a one-line reason."""
+    holder = running_collector_for(db_path)
+    if holder is None:
+        return None, None
+    if holder.get("embedded"):
+        raise StoreOpenError(
+            f"the store {db_path} is in use by another smoltrace-eval (PID {holder['pid']}): wait for it to "
+            f"finish, pass another --db, or run smoltrace-collector on the store and export to it"
+        )
+    if holder.get("token_required") and not token:
+        raise StoreOpenError(
+            f"the store {db_path} is held by smoltrace-collector (PID {holder['pid']}), which requires a token: "
+            f"set SMOLTRACE_TOKEN or pass --otlp-token"
+        )
+    log(f"smoltrace-collector (PID {holder['pid']}) holds {db_path}: exporting the run to it at "
+        f"{holder['grpc_endpoint']}")  # fmt: skip
+    return holder["grpc_endpoint"], holder["http_endpoint"]
+
+
+def _query_url(otlp_endpoint: str, http_port: int | None) -> str:
+    """The query API of the collector at ``otlp_endpoint``, on the HTTP port it advertised."""
+    if http_port is None:
+        raise QueryUrlUnknown(
+            f"the collector at {otlp_endpoint} did not say where its query API is (an OpenTelemetry Collector "
+            f"in front of smoltrace-collector?): pass --query-url, e.g. http://host:8318"
+        )
     host = otlp_endpoint.split("://")[-1].rsplit(":", 1)[0]
-    return f"http://{host}:4318"
+    return f"http://{host}:{http_port}"
 
 
 def _run_attributes(config: EvalConfig, suite: TaskSuite, report: RunReport, max_steps: int) -> dict:

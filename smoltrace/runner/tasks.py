@@ -210,6 +210,18 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _not_utf8(value: str) -> str | None:
+    """Why ``value`` cannot be stored as UTF-8 (a lone surrogate, e.g. half of a ``\\ud83d\\ude00``
+    escape), else None. Exporters drop a span attribute they cannot encode, so the task would run
+    without its prompt on record."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (f"contains a lone surrogate ({value[exc.start]!r} at character {exc.start}), which is not "
+                "valid Unicode text: check the file's \\u escapes (a surrogate needs its pair) and encoding")  # fmt: skip
+    return None
+
+
 def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -237,6 +249,9 @@ class _RowChecker:
         if not value.strip():
             self.fail(field, "must not be empty")
             return ""
+        if problem := _not_utf8(value):
+            self.fail(field, problem)
+            return ""
         return value.strip() if field == "id" else value
 
     def choice(
@@ -260,6 +275,9 @@ class _RowChecker:
             return None
         if not isinstance(value, str):
             self.fail(field, f"must be a string or null (got {type(value).__name__} {_show(value)})")
+            return None
+        if problem := _not_utf8(value):
+            self.fail(field, problem)
             return None
         return value.strip() or None
 
@@ -296,6 +314,9 @@ class _RowChecker:
             if not item.strip():
                 self.fail(field, f"must not contain empty strings (item {position})")
                 return ()
+            if problem := _not_utf8(item):
+                self.fail(field, f"item {position} {problem}")
+                return ()
             keywords.append(item)
         return tuple(keywords)
 
@@ -310,6 +331,9 @@ class _RowChecker:
                 return str(value)
             if not isinstance(value, str):
                 self.fail(field, f"must be a string or null (got {type(value).__name__} {_show(value)})")
+                return None
+            if problem := _not_utf8(value):
+                self.fail(field, problem)
                 return None
             return value if value.strip() else None
         return None

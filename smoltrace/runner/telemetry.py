@@ -148,9 +148,12 @@ class RedactingSpanExporter(SpanExporter):
         return self._exporter.force_flush(timeout_millis)
 
 
-def check_collector(endpoint: str, token: str | None = None, timeout_s: float = 5.0) -> None:
+def check_collector(endpoint: str, token: str | None = None, timeout_s: float = 5.0) -> int | None:
     """Send an empty OTLP export: proves the collector is up (and the token accepted) before any model
-    call is spent."""
+    call is spent. Returns the port of its HTTP query API when it says (smoltrace-collector does; an
+    OpenTelemetry Collector in front of it does not)."""
+    from smoltrace.collector.grpc_server import HTTP_PORT_METADATA
+
     channel = grpc.insecure_channel(endpoint)
     try:
         export = channel.unary_unary(
@@ -159,7 +162,9 @@ def check_collector(endpoint: str, token: str | None = None, timeout_s: float = 
             response_deserializer=trace_service_pb2.ExportTraceServiceResponse.FromString,
         )
         metadata = [("authorization", f"Bearer {token}")] if token else None
-        export(trace_service_pb2.ExportTraceServiceRequest(), timeout=timeout_s, metadata=metadata)
+        _, call = export.with_call(trace_service_pb2.ExportTraceServiceRequest(), timeout=timeout_s, metadata=metadata)
+        advertised = dict(call.trailing_metadata() or ()).get(HTTP_PORT_METADATA, "")
+        return int(advertised) if advertised.isdigit() else None
     except grpc.RpcError as error:
         raise CollectorUnreachableError(
             f"cannot export to the collector at {endpoint}: {error.code().name}: {error.details()}. "
