@@ -238,6 +238,12 @@ SELECT ts.*,
        coalesce(tools.tools_used, []) AS tools_used,
        coalesce(tools.tool_calls, 0) AS tool_calls,
        coalesce(tools.final_answer_calls, 0) AS final_answer_calls,
+       CASE WHEN ts.expected_tool IS NOT NULL
+            THEN len(list_filter(coalesce(tools.tools_used, []), lambda name: name = ts.expected_tool)) END
+           AS expected_tool_runs,
+       len(list_filter(ts.expected_keywords,
+                       lambda keyword: strpos(lower(coalesce(ts.response, '')), lower(keyword)) > 0))
+           AS keywords_found,
        coalesce(step_counts.steps, 0) AS steps,
        coalesce(tokens.llm_calls, 0) AS llm_calls,
        coalesce(tokens.prompt_tokens, 0) AS prompt_tokens,

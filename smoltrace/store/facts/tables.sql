@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS smoltrace_task_facts (
     tools_used            VARCHAR[],   -- tools that ran, other than final_answer, in start order
     tool_calls            INTEGER,     -- how many tool calls ran, final_answer included
     final_answer_calls    INTEGER,     -- how many of them were final_answer
+    expected_tool_runs    INTEGER,     -- how many times the expected tool ran (NULL: no expected tool)
+    keywords_found        INTEGER,     -- expected keywords found in the response, case-insensitive
     steps                 INTEGER,
     llm_calls             INTEGER,
     prompt_tokens         BIGINT,

@@ -1,6 +1,6 @@
 -- results: one row per task execution: the task's facts (smoltrace_task_facts, derived from the raw
--- spans) and SMOLTRACE's verdicts, which are rules over those facts and stay here, in a view, so that a
--- changed rule re-scores every stored run at once. Fixed against SMOLTRACE:
+-- spans by facts/derive.sql) and SMOLTRACE's verdicts, which are rules over those facts and stay here,
+-- in a view, so that a changed rule re-scores every stored run at once. Fixed against SMOLTRACE:
 --   execution_time_ms is the task root span's duration (not a sum over the spans below it);
 --   tokens and cost are summed over outermost LLM calls only.
 -- A task's share of the GPU energy is in task_gpu_energy (same trace_id), kept out of this view so
@@ -18,25 +18,19 @@ WITH verdicts AS (
     SELECT
         *,
         len(tools_used) > 0 AS tool_called,
-        len(list_filter(tools_used, lambda name: name = expected_tool)) AS expected_tool_call_count,
+        expected_tool IS NULL
+            OR (expected_tool_runs > 0 AND expected_tool_runs >= coalesce(expected_tool_calls, 1)) AS correct_tool,
         stop_reason = 'final_answer' AS final_answer_called,
-        len(list_filter(expected_keywords,
-                        lambda keyword: strpos(lower(coalesce(response, '')), lower(keyword)) = 0)) = 0
-            AS response_correct
+        keywords_found = len(expected_keywords) AS response_correct
     FROM smoltrace_task_facts
 )
 SELECT
     run_id, model, provider, agent_type, task_id, task_uid, difficulty, category, prompt,
-    expected_tool, expected_tool_calls, expected_keywords, tools_used, tool_called,
-    expected_tool IS NULL
-        OR (expected_tool_call_count > 0 AND expected_tool_call_count >= coalesce(expected_tool_calls, 1))
-        AS correct_tool,
+    expected_tool, expected_tool_calls, expected_keywords, tools_used, tool_called, correct_tool,
     final_answer_called, response_correct,
     CASE agent_type
         WHEN 'code' THEN final_answer_called AND response_correct
-        ELSE final_answer_called AND response_correct
-             AND (expected_tool IS NULL
-                  OR (expected_tool_call_count > 0 AND expected_tool_call_count >= coalesce(expected_tool_calls, 1)))
+        ELSE final_answer_called AND response_correct AND correct_tool
     END AS success,
     steps, llm_calls, response, expected_answer, error, stop_reason, trace_id,
     execution_time_ms, prompt_tokens, completion_tokens, total_tokens, cost_usd, start_time

@@ -1,8 +1,8 @@
--- runs: one row per run. A run announces itself with a short `smoltrace.run.started` span when it
--- begins (planned task count, configuration) and closes with the `smoltrace.run` span; until that
--- arrives its status is 'running' and completed_tasks counts the task spans stored so far.
--- Both spans are kept in smoltrace_run_spans (derived at write time, facts/derive.sql).
-CREATE OR REPLACE VIEW runs AS
+-- run_info: one row per run, from its own spans only. A run announces itself with a short
+-- `smoltrace.run.started` span when it begins (planned task count, configuration) and closes with the
+-- `smoltrace.run` span; until that arrives its status is 'running'. Both spans are kept in
+-- smoltrace_run_spans (derived from the raw spans, facts/derive.sql).
+CREATE OR REPLACE VIEW run_info AS
 WITH run_spans AS (
     SELECT
         run_id,
@@ -14,10 +14,6 @@ WITH run_spans AS (
     FROM smoltrace_run_spans
     WHERE span_name IN ('smoltrace.run.started', 'smoltrace.run')
     GROUP BY run_id
-),
-done AS (
-    SELECT run_id, count(*) AS completed_tasks, count(*) FILTER (WHERE success) AS successful_tasks
-    FROM results GROUP BY run_id
 )
 SELECT
     run_id,
@@ -28,13 +24,25 @@ SELECT
     coalesce(finished, announced)->>'smoltrace.dataset.revision' AS dataset_revision,
     coalesce(finished, announced)->>'smoltrace.dataset.split' AS dataset_split,
     TRY_CAST(coalesce(finished, announced)->>'smoltrace.run.planned_tasks' AS INTEGER) AS planned_tasks,
-    coalesce(d.completed_tasks, 0) AS completed_tasks,
-    coalesce(d.successful_tasks, 0) AS successful_tasks,
     coalesce(finished->>'smoltrace.run.status', 'running') AS status,
     coalesce(announced_at, finished_started_at) AS started_at,
     finished_started_at + to_microseconds((finished_duration_ns / 1000)::BIGINT) AS finished_at,
     finished_duration_ns / 1e6 AS duration_ms,
     TRY_CAST(coalesce(finished, announced)->>'smoltrace.run.max_steps' AS INTEGER) AS max_steps,
     coalesce(finished, announced)->>'smoltrace.version' AS smoltrace_version
-FROM run_spans
+FROM run_spans;
+
+-- runs: run_info with the run's progress: completed_tasks counts the task executions stored so far,
+-- successful_tasks those whose verdict (results) is a success.
+CREATE OR REPLACE VIEW runs AS
+WITH done AS (
+    SELECT run_id, count(*) AS completed_tasks, count(*) FILTER (WHERE success) AS successful_tasks
+    FROM results GROUP BY run_id
+)
+SELECT
+    i.run_id, i.model, i.provider, i.agent_types, i.dataset, i.dataset_revision, i.dataset_split,
+    i.planned_tasks, coalesce(d.completed_tasks, 0) AS completed_tasks,
+    coalesce(d.successful_tasks, 0) AS successful_tasks, i.status, i.started_at, i.finished_at, i.duration_ms,
+    i.max_steps, i.smoltrace_version
+FROM run_info AS i
 LEFT JOIN done AS d USING (run_id);

@@ -50,7 +50,7 @@ SELECT
     sum(e.co2_emissions_gco2e) AS co2_emissions_gco2e,
     sum(e.power_cost_usd) AS power_cost_usd
 FROM results AS r
-LEFT JOIN runs USING (run_id)
+LEFT JOIN run_info AS runs USING (run_id)
 LEFT JOIN gpu_run_summary AS g USING (run_id)
 LEFT JOIN task_gpu_energy AS e ON e.run_id = r.run_id AND e.trace_id = r.trace_id
 GROUP BY r.run_id, r.model, r.agent_type, r.provider, runs.dataset, runs.dataset_revision, runs.status,
