@@ -14,16 +14,21 @@ import os
 import platform
 import re
 import socket
-from typing import Sequence
+from collections.abc import Sequence
 
 import grpc
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 
 import smoltrace
+from smoltrace.runner.ids import TimeOrderedIdGenerator
 
 REDACTED = "[REDACTED]"
 _SECRET_ENV = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
@@ -43,7 +48,11 @@ class CollectorUnreachableError(RuntimeError):
 
 def secrets_from_environment(extra: Sequence[str | None] = ()) -> list[str]:
     """Values that must never leave the process: API keys and tokens in the environment, plus any given."""
-    values = [value for name, value in os.environ.items() if _SECRET_ENV.search(name) and value]
+    values = [
+        value
+        for name, value in os.environ.items()
+        if _SECRET_ENV.search(name) and value
+    ]
     values += [value for value in extra if value]
     return sorted({value for value in values if len(value) >= 8}, key=len, reverse=True)
 
@@ -65,7 +74,9 @@ class Redactor:
     def _is_secret_key(self, key: str) -> bool:
         known = self._secret_keys.get(key)
         if known is None:
-            known = self._secret_keys[key] = key.rsplit(".", 1)[-1].lower() in _SECRET_NAMES
+            known = self._secret_keys[key] = (
+                key.rsplit(".", 1)[-1].lower() in _SECRET_NAMES
+            )
         return known
 
     def _may_hold_secret(self, text: str) -> bool:
@@ -89,7 +100,9 @@ class Redactor:
         return value
 
     def attributes(self, attributes) -> dict:
-        return {key: self.value(key, value) for key, value in (attributes or {}).items()}
+        return {
+            key: self.value(key, value) for key, value in (attributes or {}).items()
+        }
 
     def needs_redaction(self, attributes) -> bool:
         """Cheap check first, so the common span (nothing secret) is exported as it is, without a copy."""
@@ -107,7 +120,10 @@ class Redactor:
         joined = "\0".join(texts)
         if not self._may_hold_secret(joined):
             return False
-        return any(secret in joined for secret in self._secrets) or _SECRET_SHAPES.search(joined) is not None
+        return (
+            any(secret in joined for secret in self._secrets)
+            or _SECRET_SHAPES.search(joined) is not None
+        )
 
 
 class RedactingSpanExporter(SpanExporter):
@@ -122,11 +138,17 @@ class RedactingSpanExporter(SpanExporter):
         if not (
             redact.needs_redaction(span.attributes)
             or any(redact.needs_redaction(event.attributes) for event in span.events)
-            or (span.status.description and redact.needs_redaction({"status": span.status.description}))
+            or (
+                span.status.description
+                and redact.needs_redaction({"status": span.status.description})
+            )
         ):
             return span
         events = [
-            type(event)(event.name, redact.attributes(event.attributes), event.timestamp) for event in span.events
+            type(event)(
+                event.name, redact.attributes(event.attributes), event.timestamp
+            )
+            for event in span.events
         ]
         status = span.status
         if status.description:
@@ -148,7 +170,9 @@ class RedactingSpanExporter(SpanExporter):
         return self._exporter.force_flush(timeout_millis)
 
 
-def check_collector(endpoint: str, token: str | None = None, timeout_s: float = 5.0) -> int | None:
+def check_collector(
+    endpoint: str, token: str | None = None, timeout_s: float = 5.0
+) -> int | None:
     """Send an empty OTLP export: proves the collector is up (and the token accepted) before any model
     call is spent. Returns the port of its HTTP query API when it says (smoltrace-collector does; an
     OpenTelemetry Collector in front of it does not)."""
@@ -162,7 +186,11 @@ def check_collector(endpoint: str, token: str | None = None, timeout_s: float = 
             response_deserializer=trace_service_pb2.ExportTraceServiceResponse.FromString,
         )
         metadata = [("authorization", f"Bearer {token}")] if token else None
-        _, call = export.with_call(trace_service_pb2.ExportTraceServiceRequest(), timeout=timeout_s, metadata=metadata)
+        _, call = export.with_call(
+            trace_service_pb2.ExportTraceServiceRequest(),
+            timeout=timeout_s,
+            metadata=metadata,
+        )
         advertised = dict(call.trailing_metadata() or ()).get(HTTP_PORT_METADATA, "")
         return int(advertised) if advertised.isdigit() else None
     except grpc.RpcError as error:
@@ -190,19 +218,34 @@ def run_resource(run_id: str) -> Resource:
 class RunTelemetry:
     """The run's tracer provider, exporting to ``endpoint``; instruments smolagents and litellm."""
 
-    def __init__(self, endpoint: str, run_id: str, *, token: str | None = None, secrets: Sequence[str] = (),
-                 exporter: SpanExporter | None = None):
+    def __init__(
+        self,
+        endpoint: str,
+        run_id: str,
+        *,
+        token: str | None = None,
+        secrets: Sequence[str] = (),
+        exporter: SpanExporter | None = None,
+    ):
         """``exporter`` replaces the OTLP/gRPC exporter to ``endpoint`` (bench/eval_overhead.py uses one
         that drops spans, to tell the instrumentation's cost from the export's)."""
         self.endpoint = endpoint
         self.run_id = run_id
         headers = (("authorization", f"Bearer {token}"),) if token else None
         if exporter is None:
-            exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=headers)
-        self.provider = TracerProvider(resource=run_resource(run_id))
+            exporter = OTLPSpanExporter(
+                endpoint=endpoint, insecure=True, headers=headers
+            )
+        # Time-ordered trace ids keep a run's spans together in the store (see ids.py).
+        self.provider = TracerProvider(
+            resource=run_resource(run_id), id_generator=TimeOrderedIdGenerator()
+        )
         # A short delay keeps finished tasks queryable within ~1 s while the run goes on.
         self.provider.add_span_processor(
-            BatchSpanProcessor(RedactingSpanExporter(exporter, Redactor(secrets)), schedule_delay_millis=500)
+            BatchSpanProcessor(
+                RedactingSpanExporter(exporter, Redactor(secrets)),
+                schedule_delay_millis=500,
+            )
         )
         self.tracer = self.provider.get_tracer("smoltrace", smoltrace.__version__)
         self._instrumentors = []
@@ -219,7 +262,9 @@ class RunTelemetry:
 
             instrumentors.append(LiteLLMInstrumentor())
         for instrumentor in instrumentors:
-            if instrumentor.is_instrumented_by_opentelemetry:  # a previous run in this process
+            if (
+                instrumentor.is_instrumented_by_opentelemetry
+            ):  # a previous run in this process
                 instrumentor.uninstrument()
             instrumentor.instrument(tracer_provider=self.provider)
             self._instrumentors.append(instrumentor)
