@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -34,9 +34,17 @@ class _Config:
     token: str | None
 
 
+@dataclass
+class _NoWriter:
+    """The collector's writer, as far as the query API asks (hooks run when a writer reopens the store):
+    a read-only store has no writer, and never reopens."""
+
+    on_open: list = field(default_factory=list)
+
+
 class ReadOnlyStore:
-    """What the query API needs of a collector (``config.token``, ``reader()``), over a file opened
-    read-only and hardened (no file, network or extension access)."""
+    """What the query API needs of a collector (``config.token``, ``reader()``, ``writer.on_open``), over
+    a file opened read-only and hardened (no file, network or extension access)."""
 
     def __init__(self, db_path: Path, token: str | None = None):
         try:
@@ -47,6 +55,7 @@ class ReadOnlyStore:
             raise StoreUnavailable(f"cannot open {db_path} read-only: {exc}") from None
         readonly.harden_database(self.connection)
         self.config = _Config(token)
+        self.writer = _NoWriter()
 
     def reader(self, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
         """A cursor of its own for one query (nothing to wait for: no writer)."""

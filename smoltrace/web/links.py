@@ -18,8 +18,8 @@ def view_url(base_url: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     collector, or any other server on that port, gets no link printed.
     """
     url = base_url.rstrip("/") + "/"
-    request = urllib.request.Request(url, method="HEAD")
     try:
+        request = urllib.request.Request(url, method="HEAD")
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return url if response.headers.get(VIEW_HEADER) else None
     except (urllib.error.URLError, OSError, ValueError):

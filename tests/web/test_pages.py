@@ -6,7 +6,17 @@ from __future__ import annotations
 import pytest
 
 from .conftest import screenshot
-from .pages import check_cell, check_row, facts, fmt, goto, js_columns, sql, table
+from .pages import (
+    check_cell,
+    check_row,
+    facts,
+    fmt,
+    goto,
+    js_columns,
+    sql,
+    table,
+    wait_ready,
+)
 from .seeding import TASKS
 
 
@@ -286,8 +296,7 @@ def test_compare_page_counts_flips_and_shows_both_runs_totals(page, web_store):
     assert sorted(row["key"] for row in table(page, "#compare-tasks")) == ["tool:calc_sum", "tool:weather_tokyo"]
     assert "only=flips" in page.url
     page.click("#swap-runs")
-    page.wait_for_function("(b) => location.hash.startsWith(`#/compare?a=${b}`)", arg=b)
-    page.wait_for_selector("#compare-changes")
+    wait_ready(page, f"#/compare?a={b}&b={a}&only=flips")
     counts = page.eval_on_selector_all(
         "#compare-changes dd", "dds => dds.map((d) => [d.dataset.col, Number(d.dataset.value)])"
     )
@@ -301,7 +310,7 @@ def test_compare_page_without_two_runs_offers_the_pickers(page, web_store):
     assert set(options) == {"", web_store.run_a, web_store.run_b, web_store.run_code}
     assert page.text_content("#main p.note") == "Pick two runs to compare."
     page.select_option("#run-b", web_store.run_code)
-    page.wait_for_selector("#compare-tasks")
+    wait_ready(page, f"#/compare?a={web_store.run_a}&b={web_store.run_code}")
     uids = sorted(row["key"] for row in table(page, "#compare-tasks"))
     assert uids == ["code:weather_tokyo", "tool:broken_call", "tool:calc_sum", "tool:weather_tokyo", "tool:xss_echo"]
     changes = {row["key"]: row["cells"]["change"]["value"] for row in table(page, "#compare-tasks")}

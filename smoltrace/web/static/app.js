@@ -119,21 +119,14 @@ function typing(target) {
   return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName));
 }
 
-function rowsOf(row) {
-  return [...row.closest("tbody").querySelectorAll(":scope > tr")].filter((tr) => !tr.hidden && tr.tabIndex >= 0);
-}
-
+/** Every row of the page's tables, in reading order: j/k walk through them, table after table. */
 function moveFocus(step) {
+  const rows = [...main.querySelectorAll("table.rows-nav > tbody > tr[tabindex]")].filter((tr) => tr.offsetParent !== null);
   const active = document.activeElement;
-  const row = active && active.closest ? active.closest("table.rows-nav tbody > tr") : null;
-  if (row) {
-    const rows = rowsOf(row);
-    const next = rows[rows.indexOf(row) + step];
-    if (next) next.focus();
-    return;
-  }
-  const first = main.querySelector("table.rows-nav tbody > tr[tabindex]");
-  if (first) first.focus();
+  const row = active && active.closest ? active.closest("table.rows-nav > tbody > tr") : null;
+  const at = row ? rows.indexOf(row) : -1;
+  const next = at < 0 ? rows[0] : rows[at + step];
+  if (next) next.focus();
 }
 
 const SHORTCUTS = {

@@ -1,12 +1,12 @@
-// Runs: newest first, live. While a run is `running` the page asks again every second (every five
-// otherwise, to show new runs) and updates the rows in place.
+// Runs: newest first, live. While a run is `running` the page asks again every half second (every
+// two seconds otherwise, to show new runs) and updates the rows in place.
 
 import { query } from "../api.js";
 import { h, message, pageHref } from "../dom.js";
 import { DataTable } from "../table.js";
 
-const LIVE_MS = 1000;
-const IDLE_MS = 5000;
+const LIVE_MS = 500;
+const IDLE_MS = 2000;
 
 export const COLUMNS = [
   { name: "run_id", label: "Run", kind: "id", href: (r) => pageHref("run", r.run_id) },
