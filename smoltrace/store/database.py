@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
@@ -145,11 +145,32 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
                 "stopped without a clean shutdown); they are loaded when smoltrace-collector or "
                 "smoltrace-eval next opens this store", db_path,
             )  # fmt: skip
+        conn = duckdb.connect(str(db_path), read_only=True)
+        if schema_version(conn) >= SCHEMA_VERSION:
+            return conn
+        conn.close()
+        migrate(db_path)  # once: a store written by an older smoltrace
         return duckdb.connect(str(db_path), read_only=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(db_path))
     apply_schema(conn)
     return conn
+
+
+class StoreNeedsMigration(RuntimeError):
+    """An older smoltrace wrote the store, and another process holds it, so it cannot be migrated now."""
+
+
+def migrate(db_path: Path) -> None:
+    """Bring a store written by an older smoltrace to this version (opening it for writing does)."""
+    try:
+        duckdb.connect(str(db_path)).close()  # a lock check before the migration itself
+    except duckdb.IOException as exc:
+        raise StoreNeedsMigration(
+            f"{db_path} was written by an older smoltrace and must be migrated once, but another process "
+            f"holds it ({str(exc).splitlines()[0]}); stop that process, then run any smoltrace command on it"
+        ) from None
+    connect(db_path).close()
 
 
 def connect_for_ingest(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:

@@ -10,8 +10,9 @@ always be recomputed from ``otel_traces`` alone (``smoltrace-store rebuild``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -81,7 +82,7 @@ def _params(sql: str, values: dict) -> dict:
     return {name: value for name, value in values.items() if f"${name}" in sql}
 
 
-def traces_to_derive(conn, spans: "pa.Table") -> list[str]:
+def traces_to_derive(conn, spans: pa.Table) -> list[str]:
     """The traces of a batch of otel_traces rows whose facts must be (re)derived: those holding a task
     or run span, and those already derived or queued (one more of their spans arrived)."""
     import pyarrow as pa  # here: readers of the store never load it (~0.3 s of a CLI's start)
@@ -99,7 +100,7 @@ def traces_to_derive(conn, spans: "pa.Table") -> list[str]:
     return sorted(wanted)
 
 
-def queue(conn, spans: "pa.Table", seq: int) -> int:
+def queue(conn, spans: pa.Table, seq: int) -> int:
     """Queue the traces of a batch of otel_traces rows that need (re)deriving, as entry ``seq``, inside
     the transaction that stores the rows; returns how many were queued."""
     trace_ids = traces_to_derive(conn, spans)
@@ -120,20 +121,26 @@ def derive(conn, trace_ids: list[str]) -> None:
         conn.execute(DROP_TEMP_SQL.format(name=name))
 
 
-def rebuild(conn, *, chunk_traces: int = 5_000, progress: Callable[[int, int], None] | None = None) -> int:
-    """Empty the derived tables and derive them again from otel_traces, in one transaction; returns the
-    number of traces derived. ``progress(done, total)`` is called after each chunk."""
+def derive_all(conn, *, chunk_traces: int = 5_000, progress: Callable[[int, int], None] | None = None) -> int:
+    """Empty the derived tables and derive them again from otel_traces, inside the caller's transaction;
+    returns the number of traces derived. ``progress(done, total)`` is called after each chunk."""
     trace_ids = [row[0] for row in conn.execute(FACT_TRACES_SQL, {"names": list(FACT_SPAN_NAMES)}).fetchall()]
+    for table in DERIVED_TABLES:
+        conn.execute(EMPTY_SQL.format(table=table))
+    for start in range(0, len(trace_ids), chunk_traces):
+        derive(conn, trace_ids[start : start + chunk_traces])
+        if progress is not None:
+            progress(min(start + chunk_traces, len(trace_ids)), len(trace_ids))
+    return len(trace_ids)
+
+
+def rebuild(conn, *, chunk_traces: int = 5_000, progress: Callable[[int, int], None] | None = None) -> int:
+    """``derive_all`` in a transaction of its own (the store keeps its old facts if it fails)."""
     conn.begin()
     try:
-        for table in DERIVED_TABLES:
-            conn.execute(EMPTY_SQL.format(table=table))
-        for start in range(0, len(trace_ids), chunk_traces):
-            derive(conn, trace_ids[start : start + chunk_traces])
-            if progress is not None:
-                progress(min(start + chunk_traces, len(trace_ids)), len(trace_ids))
+        traces = derive_all(conn, chunk_traces=chunk_traces, progress=progress)
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
-    return len(trace_ids)
+    return traces

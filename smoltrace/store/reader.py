@@ -3,7 +3,8 @@ file opened read-only), or a running collector's query API over HTTP."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 
 class StoreReader(Protocol):
