@@ -17,12 +17,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from smoltrace.store import facts
+
 RUN_TRACES_SQL = """
 CREATE OR REPLACE TEMP TABLE smoltrace_doomed_traces AS
 SELECT DISTINCT "TraceId" FROM otel_traces
 WHERE "SpanAttributes"->>'smoltrace.run.id' = $run_id OR "ResourceAttributes"->>'smoltrace.run.id' = $run_id
 """
 DELETE_SPANS_SQL = 'DELETE FROM otel_traces WHERE "TraceId" IN (SELECT "TraceId" FROM smoltrace_doomed_traces)'
+#: The facts derived from those traces go with them (smoltrace/store/facts.py).
+DELETE_FACTS_SQL = 'DELETE FROM "{table}" WHERE trace_id IN (SELECT "TraceId" FROM smoltrace_doomed_traces)'
 DELETE_LOGS_SQL = """
 DELETE FROM otel_logs
 WHERE "TraceId" IN (SELECT "TraceId" FROM smoltrace_doomed_traces)
@@ -46,6 +50,8 @@ def delete_run(conn, run_id: str, parts: tuple[str, ...] = PARTS) -> dict[str, i
         if "traces" in parts:
             conn.execute(RUN_TRACES_SQL, {"run_id": run_id})
             counts["spans"] = conn.execute(DELETE_SPANS_SQL).fetchone()[0]
+            for table in facts.DERIVED_TABLES:
+                conn.execute(DELETE_FACTS_SQL.format(table=table))
             counts["logs"] = conn.execute(DELETE_LOGS_SQL, {"run_id": run_id}).fetchone()[0]
             conn.execute("DROP TABLE IF EXISTS smoltrace_doomed_traces")
         if "metrics" in parts:

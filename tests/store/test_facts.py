@@ -295,3 +295,23 @@ def test_a_child_after_its_task_is_derived_again(tmp_path):
         client.close()
     assert after[0] == before + ["get_weather"]
     assert after[1] is True
+
+
+def test_deleting_a_run_deletes_its_facts_and_nothing_else(tmp_path):
+    from smoltrace.hub.local_store import delete_run
+
+    tasks, requests = random_store(11)
+    db = tmp_path / "store.duckdb"
+    with Collector.embedded(db_path=db) as collector:
+        send_all(collector, requests, random.Random(0))
+    kept_before = None
+    with duckdb.connect(str(db)) as conn:
+        kept_before = conn.execute("SELECT * FROM results WHERE run_id = 'run-11-1' ORDER BY trace_id").fetchall()
+        delete_run(conn, "run-11-0")
+        left = {table: conn.execute(f"SELECT count(*) FROM {table} WHERE run_id = 'run-11-0'").fetchone()[0]
+                for table in facts.DERIVED_TABLES if table != "smoltrace_facts_queue"}  # fmt: skip
+        assert left == dict.fromkeys(left, 0)
+        assert conn.execute("SELECT run_id FROM runs").fetchall() == [("run-11-1",)]
+        assert conn.execute("SELECT * FROM results WHERE run_id = 'run-11-1' ORDER BY trace_id").fetchall() == kept_before
+        facts.rebuild(conn)  # and what is left is still exactly what the spans give
+        assert conn.execute("SELECT * FROM results ORDER BY trace_id").fetchall() == kept_before
