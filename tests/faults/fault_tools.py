@@ -44,6 +44,8 @@ def start_collector(db_path: Path, *extra: str) -> tuple[subprocess.Popen, str, 
     for line in process.stderr:
         match = re.search(r"OTLP/gRPC (\S+)\s+OTLP/HTTP (\S+)", line)
         if match:
+            process.startup_log = "".join(lines)  # what it logged before it was ready (recovery)
+            process.ready_line = line
             return process, match.group(1), match.group(2)
         lines.append(line)
     raise AssertionError(f"collector did not start: {''.join(lines)}")
