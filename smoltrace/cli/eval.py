@@ -64,7 +64,8 @@ from smoltrace.store.open_errors import StoreOpenError
 @click.option("--otlp-token", envvar="SMOLTRACE_TOKEN", show_envvar=True, default=None,
               help="Bearer token for --otlp-endpoint.")  # fmt: skip
 @click.option("--query-url", default=None, help="HTTP URL of that collector's query API, to read results back "
-              "(default: the --otlp-endpoint host on port 4318).")  # fmt: skip
+              "(default: the --otlp-endpoint host on the HTTP port smoltrace-collector names; needed when a "
+              "forwarding collector stands in front of it).")  # fmt: skip
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"Store for the embedded collector. Default: ${DB_ENV_VAR}, else "
                    "~/.local/share/smoltrace/smoltrace.duckdb.")  # fmt: skip

@@ -262,6 +262,13 @@ def run(config: EvalConfig, log=print) -> RunReport:
             run_span.set_status(
                 Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
             )
+    except KeyboardInterrupt:  # Ctrl-C before the tasks began (loading the model, say): no task to keep
+        report.status, failed = "interrupted", False
+        if "run_span" in locals() and run_span.is_recording():
+            run_span.set_attribute("smoltrace.run.status", "interrupted")
+            run_span.set_attribute("smoltrace.run.completed_tasks", 0)
+            run_span.set_status(Status(StatusCode.ERROR, "interrupted"))
+            run_span.end()
             run_span.end()
         raise
     finally:
