@@ -11,6 +11,7 @@ from concurrent import futures
 
 import duckdb
 import grpc
+import httpx
 import pytest
 from fault_tools import EVAL_BIN, start_collector
 
@@ -49,6 +50,22 @@ def leftovers(db_path) -> list[str]:
     return found + ([discovery_file_for(db_path).name] if discovery_file_for(db_path).exists() else [])
 
 
+def wait_for_finished_tasks(db_path, at_least: int, timeout_s: float = 180) -> None:
+    """Wait until the run's embedded collector (found through its discovery file) stores tasks."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            info = json.loads(discovery_file_for(db_path).read_text())
+            response = httpx.post(f"{info['http_endpoint']}/api/query", timeout=10, json={
+                "sql": "SELECT count(*) FROM otel_traces WHERE SpanName = 'smoltrace.task'"})  # fmt: skip
+            if response.json()["rows"][0][0] >= at_least:
+                return
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"no {at_least} finished tasks after {timeout_s} s")
+
+
 def test_sigint_stops_a_100k_task_run_promptly_and_keeps_every_finished_task(tmp_path):
     tasks, db_path = tmp_path / "tasks.jsonl", tmp_path / "store.duckdb"
     write_tasks(tasks, 100_000)
@@ -57,10 +74,7 @@ def test_sigint_stops_a_100k_task_run_promptly_and_keeps_every_finished_task(tmp
          str(db_path), "--output-format", "json", "--output-dir", str(tmp_path / "out"), "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not discovery_file_for(db_path).exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(8)  # tasks are running
+    wait_for_finished_tasks(db_path, at_least=20)
     process.send_signal(signal.SIGINT)
     interrupted_at = time.monotonic()
     stdout, stderr = process.communicate(timeout=120)
