@@ -40,8 +40,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-import duckdb
 import anyio.to_thread
+import duckdb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route

@@ -20,10 +20,10 @@ from pathlib import Path
 import uvicorn
 
 from smoltrace.collector import thread_names
+from smoltrace.collector.discovery import discovery_file_for, running_collector_for  # noqa: F401 (re-export)
 from smoltrace.collector.grpc_server import build_grpc_server
 from smoltrace.collector.http_server import create_app
 from smoltrace.collector.ingest import Ingestor
-from smoltrace.collector.discovery import discovery_file_for, running_collector_for  # noqa: F401 (re-export)
 from smoltrace.collector.writer import READ_BARRIER_TIMEOUT_S, StoreWriter
 from smoltrace.store.database import default_db_path
 

@@ -53,7 +53,6 @@ from smoltrace.collector.decode import DecodedRequest, OTLPDecodeError, decode
 from smoltrace.collector.deriver import FactsDeriver
 from smoltrace.collector.request_log import Damage, RequestLog, keep_aside, read_segment, request_digest
 from smoltrace.store import database, facts
-
 from smoltrace.store.open_errors import check_store_name, explain_open_error
 
 log = logging.getLogger("smoltrace.collector")
