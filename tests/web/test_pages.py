@@ -243,6 +243,8 @@ def test_a_selected_span_shows_all_its_attributes_and_is_kept_in_the_url(page, w
     assert dict(shown) == {
         k: v if isinstance(v, str) else __import__("json").dumps(v, indent=2) for k, v in attributes.items()
     }
+    assert page.evaluate("[...document.getElementById('span-detail').childNodes].filter((n) => n.nodeType === 3)"
+                         ".map((n) => n.textContent)") == []  # fmt: skip
     screenshot(page, "task-span-selected")
     page.reload()
     page.wait_for_selector("#span-attributes")

@@ -42,7 +42,7 @@ export function lineChart({ id, title, kind, series, bands = [], start, end, yMa
   for (let i = 0; i <= 5; i += 1) {
     const t = start + (span / 5) * i;
     grid.append(svg("text", { x: x(t), y: HEIGHT - 8, "text-anchor": i === 0 ? "start" : i === 5 ? "end" : "middle" },
-      `${((t - start) / 1000).toFixed(1)} s`));
+      `${((t - start) / 1000).toFixed(span < 10000 ? 2 : 1)} s`));
   }
   chart.append(grid);
 

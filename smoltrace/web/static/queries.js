@@ -19,15 +19,15 @@ const LEADERBOARD_COLUMNS = `run_id, model, agent_type, provider, dataset, datas
     total_energy_wh, co2_emissions_gco2e, power_cost_usd`;
 
 export const QUERIES = {
-  // Runs page: the newest runs, with their totals over agent types from the leaderboard.
+  // Runs page: the newest $limit runs, with their totals over agent types from the leaderboard.
   runs: {
-    limit: 500,
+    limit: 1000,
     sql: `
 WITH page AS (
     SELECT ${RUN_COLUMNS}
     FROM runs
     ORDER BY started_at DESC NULLS LAST, run_id
-    LIMIT 500
+    LIMIT $limit
 ),
 totals AS (
     SELECT run_id, sum(total_tokens)::BIGINT AS total_tokens, sum(total_cost_usd) AS total_cost_usd,
@@ -51,13 +51,16 @@ ORDER BY started_at DESC NULLS LAST, run_id
 LIMIT 500`,
   },
 
+  // Leaderboard page: the columns it shows, every row (sorted and filtered in the page).
   leaderboard: {
-    limit: 5000,
+    limit: 20000,
     sql: `
-SELECT ${LEADERBOARD_COLUMNS}
+SELECT run_id, model, agent_type, provider, dataset, success_rate, tool_called_rate, correct_tool_rate,
+       final_answer_rate, total_tests, avg_steps, avg_duration_ms, total_tokens, avg_tokens_per_test,
+       total_cost_usd, total_energy_wh, co2_emissions_gco2e, run_status, evaluation_date
 FROM leaderboard
 ORDER BY evaluation_date DESC NULLS LAST, run_id, agent_type
-LIMIT 5000`,
+LIMIT 20000`,
   },
 
   run: {

@@ -35,6 +35,7 @@ export const COLUMNS = [
 ];
 
 const DEFAULT_SORT = "success_rate";
+export const SHOWN_ROWS = 200; // rows drawn at first (a large store has thousands); "Show all" draws the rest
 
 export async function render(ctx) {
   ctx.main.append(h("h1", { text: "Leaderboard" }));
@@ -49,6 +50,7 @@ export async function render(ctx) {
     desc: ctx.params.get("dir") !== "asc",
   };
   for (const filter of FILTERS) state[filter.name] = ctx.params.get(filter.name) || "";
+  state.all = ctx.params.get("all") === "1";
 
   const controls = h("form", { class: "filters", id: "leaderboard-filters", onsubmit: (e) => e.preventDefault() });
   for (const filter of FILTERS) {
@@ -67,13 +69,18 @@ export async function render(ctx) {
   ctx.main.append(controls);
 
   const holder = h("div", { class: "scroll" });
-  ctx.main.append(holder);
+  const showAll = h("button", { type: "button", id: "show-all", hidden: true, onclick: () => {
+    state.all = true;
+    draw();
+  } });
+  ctx.main.append(holder, h("p", {}, showAll));
 
   function draw() {
     ctx.replaceParams({
       sort: state.sort === DEFAULT_SORT ? null : state.sort,
       dir: state.desc ? null : "asc",
       ...Object.fromEntries(FILTERS.map((f) => [f.name, state[f.name]])),
+      all: state.all ? "1" : null,
     });
     const shown = all.filter((row) => FILTERS.every((f) => !state[f.name] || String(row[f.name]) === state[f.name]));
     const focusedColumn = document.activeElement?.closest?.("th")?.dataset.col;
@@ -89,9 +96,12 @@ export async function render(ctx) {
         draw();
       },
     });
-    table.update(sortRows(shown, state.sort, state.desc));
+    const sorted = sortRows(shown, state.sort, state.desc);
+    table.update(state.all ? sorted : sorted.slice(0, SHOWN_ROWS));
     holder.replaceChildren(table.element);
     count.textContent = `${shown.length} of ${all.length} rows`;
+    showAll.hidden = state.all || sorted.length <= SHOWN_ROWS;
+    showAll.textContent = `Show all ${sorted.length} rows (the first ${SHOWN_ROWS} are shown)`;
     if (focusedColumn) table.element.querySelector(`th[data-col="${focusedColumn}"] button`)?.focus();
   }
   draw();

@@ -7,6 +7,8 @@ import { DataTable } from "../table.js";
 
 const LIVE_MS = 500;
 const IDLE_MS = 2000;
+export const PAGE_SIZE = 100; // runs shown at first; "Show older runs" adds as many (URL: ?limit=)
+const MAX_RUNS = 1000;
 
 export const COLUMNS = [
   { name: "run_id", label: "Run", kind: "id", href: (r) => pageHref("run", r.run_id) },
@@ -33,16 +35,25 @@ export async function render(ctx) {
     rowClass: (r) => `status-${r.status}`,
   });
   const empty = message("No runs in this store yet. Run smoltrace-eval, and they show here as they arrive.");
+  empty.hidden = true; // until the first answer says so
   const wrap = h("div", { class: "scroll" }, table.element);
-  ctx.main.append(empty, wrap);
+  let limit = Math.min(MAX_RUNS, Math.max(PAGE_SIZE, Number(ctx.params.get("limit")) || PAGE_SIZE));
+  const more = h("button", { type: "button", id: "more-runs", hidden: true, text: `Show ${PAGE_SIZE} older runs`,
+    onclick: async () => {
+      limit = Math.min(MAX_RUNS, limit + PAGE_SIZE);
+      ctx.replaceParams({ limit });
+      await load();
+    } });
+  ctx.main.append(empty, wrap, h("p", {}, more));
 
   let rows = [];
   const load = async () => {
-    rows = await query("runs");
+    rows = await query("runs", { limit });
     if (!ctx.alive()) return;
     table.update(rows);
     empty.hidden = rows.length > 0;
     wrap.hidden = rows.length === 0;
+    more.hidden = rows.length < limit || limit >= MAX_RUNS;
     ctx.main.dataset.refreshedAt = String(Date.now());
   };
   await load();

@@ -49,7 +49,7 @@ export async function render(ctx) {
     ctx.replaceParams({ span: spanId });
     detail.replaceChildren();
     const span = spans.get(spanId);
-    if (span) detail.append(...spanDetail(span, () => select(null)));
+    if (span) detail.append(...spanDetail(span, () => select(null)).flat().filter(Boolean));
   }
   if (ctx.params.get("span")) select(ctx.params.get("span"));
 
