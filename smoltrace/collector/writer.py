@@ -300,6 +300,7 @@ class StoreWriter:
         """Open the store, store what the request log holds, start the stages. Raises StoreOpenError,
         one line saying why (locked, full disk, not a DuckDB file, a reserved name)."""
         created = not self.db_path.exists()
+        error = None
         try:
             self._open_store()
             self._known_digests = self._stored_digests()
@@ -311,7 +312,9 @@ class StoreWriter:
             if created:  # a file cut short (by a full disk, say) would fail every later start
                 for leftover in (self.db_path, self.db_path.with_name(self.db_path.name + ".wal")):
                     leftover.unlink(missing_ok=True)
-            raise explain_open_error(self.db_path, exc) from exc
+            error = explain_open_error(self.db_path, exc)
+        if error is not None:  # raised here, without the original: its traceback would keep DuckDB's
+            raise error  # half-opened connection (and its lock on the file) alive in the caller
         self._last_checkpoint = time.monotonic()
         self._log_thread = threading.Thread(target=self._log_loop, name="smoltrace-request-log", daemon=True)
         self._thread = threading.Thread(target=self._store_loop, name="smoltrace-writer", daemon=True)

@@ -14,6 +14,7 @@ from fault_tools import COLLECTOR_BIN, start_collector
 
 from smoltrace.collector import Collector
 from smoltrace.store.database import request_log_segments
+from smoltrace.store.open_errors import StoreOpenError
 from tests.collector.otlp_requests import RawOTLPClient, span_ids, trace_request
 
 NO_SPACE = "the collector cannot store requests now ([Errno 28] No space left on device); retry later"
@@ -168,3 +169,19 @@ def test_sigint_while_the_disk_is_full_exits_cleanly_and_loses_nothing(small_dis
     assert restarted.wait(30) == 0
     assert stored_ids(db_path) == sender.acknowledged
     assert len(sender.acknowledged) == 500
+
+
+def test_the_python_api_starts_again_in_the_same_process_once_space_returns(small_disk):
+    db_path = small_disk.path / "store.duckdb"
+    small_disk.fill()
+    try:
+        Collector.embedded(db_path=db_path).start()
+    except StoreOpenError as exc:
+        assert str(exc) == f"no space left on the device of the store {db_path}: free some space and start again"
+    else:
+        raise AssertionError("started on a full disk")
+    small_disk.free()
+    with Collector.embedded(db_path=db_path) as collector:  # no "already attached" from the failed start
+        sender = Sender(collector.grpc_endpoint)
+        assert sender.send() == (grpc.StatusCode.OK, "")
+    assert stored_ids(db_path) == sender.acknowledged
