@@ -182,3 +182,16 @@ def test_view_help_explains_every_option_with_its_default():
                      "[default: 7318;", "--open", "default: off", "--token", "Default: no token",
                      "[env var: SMOLTRACE_TOKEN]"):  # fmt: skip
         assert expected in text, expected
+
+
+def test_readme_names_every_option_of_smoltrace_view_and_its_default_port():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## The web view", 1)[1].split("\n## ", 1)[0]
+    for param in view_main.params:
+        for option in param.opts:
+            if option.startswith("--") and option != "--db":
+                assert f"`{option}" in section, option
+    assert "--db" in section and "default 7318" in section
+    from smoltrace.cli.view import DEFAULT_PORT
+
+    assert DEFAULT_PORT == 7318
