@@ -10,6 +10,7 @@ export class QueryError extends Error {}
 
 let pendingToken = null; // one prompt at a time, shared by every query that got a 401
 export const timings = []; // {name, ms, rows} of the current page's queries
+const MAX_TIMINGS = 200;
 
 export function resetTimings() {
   timings.length = 0;
@@ -84,6 +85,7 @@ export async function query(name, params = {}) {
   }
   const rows = await response.json();
   timings.push({ name, ms: performance.now() - started, rows: rows.length });
+  if (timings.length > MAX_TIMINGS) timings.shift(); // a live page keeps asking: keep the latest only
   document.getElementById("forget-token").hidden = !storedToken();
   return rows;
 }

@@ -79,6 +79,9 @@ export async function render(ctx) {
 }
 
 function pickers(ctx, choices, a, b) {
+  for (const id of [a, b]) {
+    if (id && !choices.some((run) => run.run_id === id)) choices = [...choices, { run_id: id }]; // older than the list
+  }
   const label = (run) => `${run.started_at ? format("time", run.started_at) : "?"} · ${run.model ?? "?"} · ${run.agent_types ?? ""} · ${run.run_id}`;
   const select = (id, value) => h("select", { id, name: id },
     h("option", { value: "", text: "choose a run" }),

@@ -1,5 +1,6 @@
-// Runs: newest first, live. While a run is `running` the page asks again every half second (every
-// two seconds otherwise, to show new runs) and updates the rows in place.
+// Runs: newest first, live. While a run is `running` and moving the page asks again every half second
+// (every two seconds otherwise, to show new runs: also when a "running" run has not moved for a minute,
+// as a run whose runner was killed stays "running") and updates the rows in place.
 
 import { query } from "../api.js";
 import { h, message, pageHref } from "../dom.js";
@@ -9,6 +10,7 @@ const LIVE_MS = 500;
 const IDLE_MS = 2000;
 export const PAGE_SIZE = 100; // runs shown at first; "Show older runs" adds as many (URL: ?limit=)
 const MAX_RUNS = 1000;
+const STALLED_MS = 60000;
 
 export const COLUMNS = [
   { name: "run_id", label: "Run", kind: "id", href: (r) => pageHref("run", r.run_id) },
@@ -47,9 +49,13 @@ export async function render(ctx) {
   ctx.main.append(empty, wrap, h("p", {}, more));
 
   let rows = [];
+  let seen = "";
+  let changedAt = Date.now();
   const load = async () => {
     rows = await query("runs", { limit });
     if (!ctx.alive()) return;
+    const now = JSON.stringify(rows);
+    if (now !== seen) [seen, changedAt] = [now, Date.now()];
     table.update(rows);
     empty.hidden = rows.length > 0;
     wrap.hidden = rows.length === 0;
@@ -57,5 +63,6 @@ export async function render(ctx) {
     ctx.main.dataset.refreshedAt = String(Date.now());
   };
   await load();
-  ctx.repeat(() => (rows.some((r) => r.status === "running") ? LIVE_MS : IDLE_MS), load);
+  const live = () => rows.some((r) => r.status === "running") && Date.now() - changedAt < STALLED_MS;
+  ctx.repeat(() => (live() ? LIVE_MS : IDLE_MS), load);
 }
