@@ -1,0 +1,88 @@
+"""A real store (schema, views, macros) holding task facts written directly: each test states every
+try's verdict and values, so the statistics views can be checked against hand-computed numbers and
+reference implementations. (How the facts come from real spans is tested in tests/store; a real run
+with --repeats is in test_repeats.py.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+
+import pytest
+
+from smoltrace.store import database
+
+FACT_COLUMNS = (
+    "run_id", "trace_id", "span_id", "model", "provider", "agent_type", "task_id", "task_uid", "repeat_index",
+    "difficulty", "category", "prompt", "expected_keywords", "response", "stop_reason", "start_time",
+    "execution_time_ms", "tools_used", "tool_calls", "final_answer_calls", "keywords_found", "steps", "llm_calls",
+    "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "span_count",
+)  # fmt: skip
+RUN_SPAN_COLUMNS = ("run_id", "trace_id", "span_id", "span_name", "attributes", "start_time", "duration_ns")
+T0 = dt.datetime(2026, 11, 1)
+
+
+class StatsStore:
+    """A store file with runs made of stated tries."""
+
+    def __init__(self, path):
+        self.path = path
+        self.conn = database.connect(path)
+        self._ids = itertools.count()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def add_run(self, run_id: str, outcomes: dict[str, list], *, agent_type: str = "tool",
+                status: str | None = "completed", dataset: str = "suite.jsonl", revision: str | None = None,
+                tokens=None, durations=None, costs=None, prompts: dict[str, str] | None = None) -> None:  # fmt: skip
+        """``outcomes``: task id -> one success flag per try (repeat 0, 1, ...). ``tokens``, ``durations``,
+        ``costs``: task id -> one value per try (default 100, 1000.0, None). ``status`` None: no run record."""
+        rows = []
+        for task_id, flags in outcomes.items():
+            for repeat, success in enumerate(flags):
+                n = next(self._ids)
+                rows.append((
+                    run_id, f"trace-{n:06d}", f"span-{n:06d}", "gpt-4o-mini", "litellm", agent_type, task_id,
+                    f"{agent_type}:{task_id}", repeat, "easy", "weather", (prompts or {}).get(task_id, f"do {task_id}"),
+                    [], "an answer", "final_answer" if success else "max_steps", T0 + dt.timedelta(seconds=n),
+                    (durations or {}).get(task_id, [1000.0] * len(flags))[repeat], [], 1, int(bool(success)), 0, 2, 2,
+                    60, 40, (tokens or {}).get(task_id, [100] * len(flags))[repeat],
+                    (costs or {}).get(task_id, [None] * len(flags))[repeat], 5,
+                ))  # fmt: skip
+        if rows:
+            placeholders = ", ".join("?" * len(FACT_COLUMNS))
+            self.conn.executemany(
+                f"INSERT INTO smoltrace_task_facts ({', '.join(FACT_COLUMNS)}) VALUES ({placeholders})", rows
+            )
+        if status is not None:
+            self.add_run_record(run_id, status=status, dataset=dataset, revision=revision, agent_type=agent_type)
+
+    def add_run_record(self, run_id: str, *, status: str, dataset: str, revision: str | None, agent_type: str) -> None:
+        attributes = {"smoltrace.run.id": run_id, "smoltrace.model.id": "gpt-4o-mini", "smoltrace.provider": "litellm",
+                      "smoltrace.run.agent_types": agent_type, "smoltrace.dataset.name": dataset}  # fmt: skip
+        if revision is not None:
+            attributes["smoltrace.dataset.revision"] = revision
+        spans = [(run_id, f"run-{run_id}", f"started-{run_id}", "smoltrace.run.started", json.dumps(attributes), T0, 1000)]
+        if status != "running":
+            spans.append((run_id, f"run-{run_id}", f"run-{run_id}", "smoltrace.run",
+                          json.dumps({**attributes, "smoltrace.run.status": status}), T0, 10**9))  # fmt: skip
+        self.conn.executemany(f"INSERT INTO smoltrace_run_spans ({', '.join(RUN_SPAN_COLUMNS)}) VALUES "
+                              f"({', '.join('?' * len(RUN_SPAN_COLUMNS))})", spans)  # fmt: skip
+
+    def query(self, sql: str, params=None) -> list[dict]:
+        result = self.conn.execute(sql, params or [])
+        names = [column[0] for column in result.description]
+        return [dict(zip(names, row)) for row in result.fetchall()]
+
+    def one(self, sql: str, params=None) -> dict:
+        (row,) = self.query(sql, params)
+        return row
+
+
+@pytest.fixture
+def store(tmp_path):
+    stats_store = StatsStore(tmp_path / "stats.duckdb")
+    yield stats_store
+    stats_store.close()
