@@ -195,14 +195,14 @@ def test_a_run_exported_to_a_running_collector_reads_its_results_back_through_th
     assert not (tmp_path / "store.duckdb").exists()  # nothing went to a local store
 
 
-def test_prompt_templates_from_yaml_reach_the_model(evaluation, tmp_path):
+def test_the_prompt_configs_system_prompt_reaches_the_model(evaluation, tmp_path):
+    """--prompt-yml is SMOLTRACE's agent configuration (tests/runner/test_flags.py has the rest)."""
     import yaml
     from smolagents import ToolCallingAgent
 
-    templates = dict(ToolCallingAgent(tools=[], model=ScriptedModel()).prompt_templates)
-    templates["system_prompt"] = "You are the SMOLTRACE-TEST agent. " + templates["system_prompt"]
+    system_prompt = ToolCallingAgent(tools=[], model=ScriptedModel()).prompt_templates["system_prompt"]
     prompt_file = tmp_path / "prompts.yml"
-    prompt_file.write_text(yaml.safe_dump(templates))
+    prompt_file.write_text(yaml.safe_dump({"system_prompt": "You are the SMOLTRACE-TEST agent. " + system_prompt}))
     evaluation.run([WEATHER_TASK], ScriptedModel(GOOD_TOOL_SCRIPT), prompt_yml=prompt_file)
     inputs = evaluation.query("SELECT SpanAttributes->>'input.value' AS input FROM otel_traces WHERE SpanName = 'completion'")
     assert inputs and all("You are the SMOLTRACE-TEST agent." in row["input"] for row in inputs)
@@ -213,7 +213,7 @@ def test_a_bad_prompt_file_is_refused_before_the_run(evaluation, tmp_path):
 
     bad = tmp_path / "bad.yml"
     bad.write_text("just: a mapping without the system prompt\n")
-    with pytest.raises(AgentConfigError, match=r"bad.yml must be a mapping with at least a 'system_prompt' key"):
+    with pytest.raises(AgentConfigError, match=r"bad.yml: unknown setting 'just'; the settings are system_prompt,"):
         evaluation.run([WEATHER_TASK], ScriptedModel(GOOD_TOOL_SCRIPT), prompt_yml=bad)
     assert not evaluation.db_path.exists()
 

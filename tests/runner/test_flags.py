@@ -694,9 +694,20 @@ def test_cli_names_flag_mistakes_without_a_traceback(tmp_path):
     )
 
 
-def test_help_explains_the_new_flags_with_their_defaults():
-    from tests.eval.test_eval_cli import help_entries
+def help_entries(command: str) -> dict[str, str]:
+    """``--help`` as {flag: its whole (unwrapped) description}."""
+    text = subprocess.run([str(BIN / command), "--help"], capture_output=True, text=True, env=ENV, check=True).stdout
+    entries, current = {}, None
+    for line in text.split("Options:", 1)[1].splitlines():
+        if line.startswith("  -"):  # an option; its wrapped description lines are indented further
+            current = line.split()[0].rstrip(",")
+            entries[current] = line.strip()
+        elif current and line.strip():
+            entries[current] += " " + line.strip()
+    return entries
 
+
+def test_help_explains_the_new_flags_with_their_defaults():
     entries = help_entries("smoltrace-eval")
     for flag, default in [
         ("--model-args", "Default: none"),
