@@ -48,6 +48,10 @@ from smoltrace.store.open_errors import StoreOpenError
               help="Seconds before a task is stopped and recorded as 'timeout'.")  # fmt: skip
 @click.option("--parallel-workers", type=click.IntRange(min=1), default=1,
               help="Tasks run concurrently (API models; local models run one at a time).")  # fmt: skip
+@click.option("--repeats", "--epochs", "repeats", type=click.IntRange(min=1), default=1,
+              help="Run every task (per agent type) this many times, each try its own trace, to measure how "
+                   "reliable the agent is: success rates get confidence intervals, pass@k and pass^k for k up to "
+                   "this number (see README, Statistics).")  # fmt: skip
 @click.option("--model-args", multiple=True, metavar="KEY=VALUE...", help="Model arguments passed to every "
               "generation call, as in SMOLTRACE: --model-args temperature=0.7 top_p=0.9 max_tokens=2048 (or the flag "
               "repeated, or a JSON object). Values are typed: JSON, numbers, true/false, else text. Default: none.")  # fmt: skip
@@ -124,6 +128,7 @@ def main(**flags):
         dataset_revision=flags["dataset_revision"], limit=flags["limit"], quick=flags["quick"],
         run_id=flags["run_id"], max_steps=_given(flags, "max_steps"), task_timeout_s=flags["task_timeout"],
         parallel_workers=flags["parallel_workers"], model_args=parse_model_args(flags["model_args"]),
+        repeats=flags["repeats"],
         api_base=flags["api_base"], hf_token=flags["hf_token"], prompt_yml=flags["prompt_yml"],
         hf_inference_provider=flags["hf_inference_provider"], additional_imports=flags["additional_imports"],
         enable_tools=flags["enable_tools"], search_provider=flags["search_provider"], search_url=flags["search_url"],
@@ -157,7 +162,7 @@ def evaluate(config: EvalConfig) -> int:
     from rich.console import Console
 
     from smoltrace.runner import run as run_module
-    from smoltrace.runner.outputs import fetch_leaderboard_rows, print_summary, write_json_outputs
+    from smoltrace.runner.outputs import fetch_leaderboard_rows, fetch_run_stats, print_summary, write_json_outputs
 
     console = Console()
     err = Console(stderr=True)
@@ -177,7 +182,7 @@ def evaluate(config: EvalConfig) -> int:
         return 2
     try:
         rows = fetch_leaderboard_rows(report.reader, report.run_id)
-        print_summary(rows, console)
+        print_summary(rows, console, stats=fetch_run_stats(report.reader, report.run_id))
         if config.output_format == "hub":
             exit_code = _publish(report, config, console, err) or exit_code
         if config.output_format == "json":

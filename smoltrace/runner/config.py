@@ -30,6 +30,8 @@ class EvalConfig:
     max_steps: int | None = None  # None: the prompt config's, else 2 with quick, else 6
     task_timeout_s: float | None = 300.0
     parallel_workers: int = 1
+    # each task x agent type runs this many times, each its own trace (smoltrace.task.repeat = 0..N-1)
+    repeats: int = 1
     model_args: dict[str, Any] = field(default_factory=dict)
     api_base: str | None = None
     api_key: str | None = None

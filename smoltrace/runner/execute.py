@@ -25,13 +25,15 @@ class TaskOutcome:
     stop_reason: str
     answer: str | None
     error: str | None
+    repeat: int = 0  # which try of this task x agent type (--repeats)
 
 
-def task_attributes(task: Task, agent_type: str, run_attributes: dict) -> dict:
+def task_attributes(task: Task, agent_type: str, run_attributes: dict, repeat: int = 0) -> dict:
     attributes = {
         **run_attributes,
         "smoltrace.task.id": task.id,
         "smoltrace.task.uid": task.uid(agent_type),
+        "smoltrace.task.repeat": repeat,  # 0..N-1 with --repeats N: the statistics views pool the tries
         "smoltrace.task.difficulty": task.difficulty,
         "smoltrace.task.category": task.category,
         "smoltrace.agent.type": agent_type,
@@ -62,6 +64,7 @@ def execute_task(
     run_attributes: dict,
     timeout_s: float | None,
     cancelled: threading.Event,
+    repeat: int = 0,
 ) -> TaskOutcome:
     """Run ``task`` on a fresh agent of ``agent_type``; never raises, never outlives ``timeout_s``.
 
@@ -69,7 +72,7 @@ def execute_task(
     the agent is told to stop (``agent.interrupt()``) and stops at its next step boundary.
     """
     with tracer.start_as_current_span(
-        "smoltrace.task", context=Context(), attributes=task_attributes(task, agent_type, run_attributes)
+        "smoltrace.task", context=Context(), attributes=task_attributes(task, agent_type, run_attributes, repeat)
     ) as span:
         box: dict = {}
         agent = None
@@ -128,4 +131,4 @@ def execute_task(
             span.set_attribute("smoltrace.task.error", error)
             if stop_reason != "max_steps":
                 span.set_status(Status(StatusCode.ERROR, error))
-        return TaskOutcome(task, agent_type, stop_reason, answer, error)
+        return TaskOutcome(task, agent_type, stop_reason, answer, error, repeat)

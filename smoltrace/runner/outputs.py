@@ -76,6 +76,16 @@ def fetch_leaderboard_rows(reader: StoreReader, run_id: str) -> list[dict]:
     return [_json_ready(row) for row in reader.query(queries.LEADERBOARD_FOR_RUN, [run_id])]
 
 
+#: The statistics views (store/views/50_stats.sql): the run's success-rate interval, pass@k, pass^k and
+#: standard errors, one row per agent type.
+RUN_STATS_FOR_RUN = "SELECT * EXCLUDE (run_id) FROM run_stats WHERE run_id = ? ORDER BY agent_type"
+
+
+def fetch_run_stats(reader: StoreReader, run_id: str) -> dict[str, dict]:
+    """The run's ``run_stats`` rows by agent type."""
+    return {row["agent_type"]: _json_ready(row) for row in reader.query(RUN_STATS_FOR_RUN, [run_id])}
+
+
 def fetch_run(reader: StoreReader, run_id: str) -> dict:
     rows = reader.query(queries.RUN, [run_id])
     return _json_ready(rows[0]) if rows else {}
@@ -85,8 +95,23 @@ def _pct(value) -> str:
     return "n/a" if value is None else f"{value:.1f}%"
 
 
-def print_summary(leaderboard_rows: list[dict], console=None) -> None:
-    """SMOLTRACE's console summary, one block per agent type, plus tokens, time and cost."""
+def _stats_lines(stats: dict) -> list[str]:
+    """The run_stats row in words: the success rate's 95% interval, and with repeats pass@k and pass^k."""
+    low, high = stats.get("success_rate_ci_low"), stats.get("success_rate_ci_high")
+    if low is None or high is None:
+        return []
+    method = "Wilson" if stats["success_rate_ci_method"] == "wilson" else "Wilson, clustered by task"
+    lines = [f"Success rate 95% CI: {100 * low:.1f}% to {100 * high:.1f}% ({method})"]
+    if stats["max_tries"] > 1:
+        k = len(stats["pass_at_k"])
+        lines.append(f"Tries per task: {stats['min_tries']}-{stats['max_tries']}; pass@1 {100 * stats['pass_at_1']:.1f}%, "
+                     f"pass@{k} {100 * stats['pass_at_k'][-1]:.1f}%, pass^{k} {100 * stats['pass_hat_k'][-1]:.1f}%")  # fmt: skip
+    return lines
+
+
+def print_summary(leaderboard_rows: list[dict], console=None, stats: dict[str, dict] | None = None) -> None:
+    """SMOLTRACE's console summary, one block per agent type, plus tokens, time and cost, and from
+    ``stats`` (fetch_run_stats) the success rate's confidence interval."""
     from rich.console import Console
     from rich.table import Table
 
@@ -97,6 +122,8 @@ def print_summary(leaderboard_rows: list[dict], console=None) -> None:
             f"Total: {row['total_tests']}, Success: {row['successful_tests']}/{row['total_tests']} "
             f"({_pct(row['success_rate'])})"
         )
+        for line in _stats_lines((stats or {}).get(row["agent_type"], {})):
+            console.print(line, markup=False, highlight=False)
         console.print(
             f"Tool called: {_pct(row['tool_called_rate'])}, Correct tool: {_pct(row['correct_tool_rate'])}, "
             f"Avg steps: {row['avg_steps']}"
@@ -126,6 +153,9 @@ def write_json_outputs(reader: StoreReader, run_id: str, output_dir: Path, model
     folder = Path(output_dir) / f"{_slug(model)}_{agent_type}_{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
     leaderboard_rows = fetch_leaderboard_rows(reader, run_id)
+    stats = fetch_run_stats(reader, run_id)
+    for row in leaderboard_rows:  # the run_stats columns, kept apart: they are fractions, the row's rates percents
+        row["statistics"] = {k: v for k, v in stats.get(row["agent_type"], {}).items() if k != "agent_type"}
     documents = {
         "results.json": fetch_results(reader, run_id),
         "traces.json": fetch_traces(reader, run_id),

@@ -76,18 +76,25 @@ def agent_types_for(agent_type: str) -> list[str]:
 
 
 def select_tasks(config: EvalConfig) -> tuple[TaskSuite, list[tuple]]:
-    """Load and validate the suite, then list (task, agent type) executions in run order."""
+    """Load and validate the suite, then list (task, agent type, repeat) executions in run order.
+
+    Repeat-major: every task runs once before any runs twice, so a run stopped early (Ctrl-C, a crash)
+    still covers the whole suite with fewer tries rather than part of it with all of them.
+    """
+    if config.repeats < 1:
+        raise ValueError(f"--repeats must be at least 1 (got {config.repeats})")
     suite = load_tasks(
         config.dataset_name, split=config.split, revision=config.dataset_revision
     )
     suite = suite.filter(difficulty=config.difficulty, quick_only=config.quick)
     executions = []
-    for agent_type in agent_types_for(config.agent_type):
-        tasks = suite.for_agent(agent_type).tasks
-        executions += [
-            (task, agent_type)
-            for task in (tasks[: config.limit] if config.limit else tasks)
-        ]
+    for repeat in range(config.repeats):
+        for agent_type in agent_types_for(config.agent_type):
+            tasks = suite.for_agent(agent_type).tasks
+            executions += [
+                (task, agent_type, repeat)
+                for task in (tasks[: config.limit] if config.limit else tasks)
+            ]
     return suite, executions
 
 
@@ -122,10 +129,11 @@ class _Progress:
             mark = {"final_answer": "answered"}.get(
                 outcome.stop_reason, outcome.stop_reason
             )
+            try_no = f" #{outcome.repeat + 1}" if outcome.repeat else ""
             self._bar.update(
                 self._task,
                 advance=1,
-                last=f"{outcome.task.uid(outcome.agent_type)}: {mark}",
+                last=f"{outcome.task.uid(outcome.agent_type)}{try_no}: {mark}",
             )
 
     def __exit__(self, *exc):
@@ -228,9 +236,10 @@ def run(config: EvalConfig, log=print) -> RunReport:
             workers = 1
         cancelled = threading.Event()
 
-        def start(task, agent_type):
+        def start(task, agent_type, repeat):
             return pool.submit(execute_task, telemetry.tracer, task, agent_type, make_agent,
-                               run_attributes=run_attributes, timeout_s=config.task_timeout_s, cancelled=cancelled)  # fmt: skip
+                               run_attributes=run_attributes, timeout_s=config.task_timeout_s, cancelled=cancelled,
+                               repeat=repeat)  # fmt: skip
 
         def finished(outcome: TaskOutcome) -> None:
             report.outcomes.append(outcome)
@@ -338,7 +347,7 @@ def close_reader(report: RunReport) -> None:
 def _run_executions(
     executions, start, finished, cancelled: threading.Event, window: int
 ) -> None:
-    """Run every (task, agent type) through ``start`` (which submits it to the pool), at most ``window``
+    """Run every (task, agent type, repeat) through ``start`` (which submits it to the pool), at most ``window``
     submitted and unfinished at once, handing each outcome to ``finished``. Once ``cancelled`` is set,
     nothing more is submitted, what waits in the pool is cancelled, and what runs ends at once (the
     tasks watch the same flag) and is kept."""
@@ -427,11 +436,13 @@ def _run_attributes(
         "smoltrace.dataset.name": suite.name,
         "smoltrace.dataset.split": suite.split or "",
         "smoltrace.run.planned_tasks": report.planned,
+        "smoltrace.run.repeats": config.repeats,
         "smoltrace.run.max_steps": max_steps,
         "smoltrace.version": smoltrace.__version__,
         "smoltrace.run.config": json.dumps({
             "difficulty": config.difficulty, "limit": config.limit, "quick": config.quick,
             "task_timeout_s": config.task_timeout_s, "parallel_workers": config.parallel_workers,
+            "repeats": config.repeats,
             "model_args": config.model_args, "api_base": config.api_base, **agent_options_record(config),
         }, default=str),
     }  # fmt: skip

@@ -21,6 +21,8 @@ FACT_COLUMNS = (
 )  # fmt: skip
 RUN_SPAN_COLUMNS = ("run_id", "trace_id", "span_id", "span_name", "attributes", "start_time", "duration_ns")
 T0 = dt.datetime(2026, 11, 1)
+#: A try's flag -> its stop reason: 1 succeeds (final answer), 0 fails (max steps), None was stopped by Ctrl-C.
+STOPS = {1: "final_answer", True: "final_answer", 0: "max_steps", False: "max_steps", None: "interrupted"}
 
 
 class StatsStore:
@@ -37,7 +39,7 @@ class StatsStore:
     def add_run(self, run_id: str, outcomes: dict[str, list], *, agent_type: str = "tool",
                 status: str | None = "completed", dataset: str = "suite.jsonl", revision: str | None = None,
                 tokens=None, durations=None, costs=None, prompts: dict[str, str] | None = None) -> None:  # fmt: skip
-        """``outcomes``: task id -> one success flag per try (repeat 0, 1, ...). ``tokens``, ``durations``,
+        """``outcomes``: task id -> one flag per try (repeat 0, 1, ...; see STOPS). ``tokens``, ``durations``,
         ``costs``: task id -> one value per try (default 100, 1000.0, None). ``status`` None: no run record."""
         rows = []
         for task_id, flags in outcomes.items():
@@ -46,7 +48,7 @@ class StatsStore:
                 rows.append((
                     run_id, f"trace-{n:06d}", f"span-{n:06d}", "gpt-4o-mini", "litellm", agent_type, task_id,
                     f"{agent_type}:{task_id}", repeat, "easy", "weather", (prompts or {}).get(task_id, f"do {task_id}"),
-                    [], "an answer", "final_answer" if success else "max_steps", T0 + dt.timedelta(seconds=n),
+                    [], "an answer", STOPS[success], T0 + dt.timedelta(seconds=n),
                     (durations or {}).get(task_id, [1000.0] * len(flags))[repeat], [], 1, int(bool(success)), 0, 2, 2,
                     60, 40, (tokens or {}).get(task_id, [100] * len(flags))[repeat],
                     (costs or {}).get(task_id, [None] * len(flags))[repeat], 5,

@@ -185,6 +185,14 @@ def test_a_stopped_run_has_fewer_tries_on_some_tasks(store):
     assert rows[2]["pass_hat_k"] == 0.0  # t1 had 2 successes in 3 tries
 
 
+def test_tries_stopped_by_ctrl_c_are_left_out(store):
+    store.add_run("stopped", {"t1": [1, 0, None], "t2": [None]}, status="interrupted")
+    assert store.query("SELECT task_id, tries, successes FROM task_stats") == [
+        {"task_id": "t1", "tries": 2, "successes": 1}]
+    row = store.one("SELECT run_status, tasks, tries, success_rate FROM run_stats")
+    assert row == {"run_status": "interrupted", "tasks": 1, "tries": 2, "success_rate": 0.5}
+
+
 def test_pooled_runs_are_repeats(store):
     store.add_run("p1", {"t1": [1, 0], "t2": [1, 1]})
     store.add_run("p2", {"t1": [1], "t2": [0]})

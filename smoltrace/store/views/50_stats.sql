@@ -103,7 +103,9 @@ CREATE OR REPLACE MACRO pass_hat_k(n, c, k) AS
 -- stats_tries(ids): one row per try of the runs in `ids` (comma-separated run ids), or of every run
 -- when ids is NULL, with the values the statistics use. run_group is the run id (ids NULL) or the
 -- canonical list of the pooled runs. A NULL verdict counts as a failure; a NULL cost or energy (an
--- unknown price, a run without GPU readings) is no value, not zero.
+-- unknown price, a run without GPU readings) is no value, not zero. A try stopped by Ctrl-C
+-- (stop_reason 'interrupted') is left out: the agent did not fail it, the user stopped it (the
+-- leaderboard still counts it in total_tests). Timeouts and errors are failures of the try.
 CREATE OR REPLACE MACRO stats_tries(ids) AS TABLE
 SELECT
     CASE WHEN ids IS NULL THEN r.run_id ELSE run_group_label(ids) END AS run_group,
@@ -120,7 +122,8 @@ SELECT
     e.gpu_energy_wh AS energy_wh
 FROM results AS r
 LEFT JOIN task_gpu_energy AS e ON e.run_id = r.run_id AND e.trace_id = r.trace_id
-WHERE ids IS NULL OR list_contains(run_id_list(ids), r.run_id);
+WHERE (ids IS NULL OR list_contains(run_id_list(ids), r.run_id))
+  AND r.stop_reason IS DISTINCT FROM 'interrupted';
 
 -- stats_task_values(ids): per run group, agent type, task and metric (success, tokens, duration_ms,
 -- cost_usd, energy_wh): the tries that have a value, their sum, mean and sample variance.
