@@ -91,11 +91,11 @@ def push_results_to_hf(
 
 def _view_rows(run_id: str) -> list[dict]:
     """The run's leaderboard view rows from the default store (collector or file), [] when unavailable."""
-    from smoltrace.hub.store_access import open_reader
+    from smoltrace.store.reader import open_reader
     from smoltrace.runner.outputs import fetch_leaderboard_rows
 
     try:
-        with open_reader(None, os.environ.get("SMOLTRACE_TOKEN")) as (reader, _):
+        with open_reader(None, os.environ.get("SMOLTRACE_TOKEN")) as reader:
             return fetch_leaderboard_rows(reader, run_id)
     except Exception:  # noqa: BLE001 - no store: compute from the results
         return []

@@ -87,7 +87,7 @@ def main(run_id, db_path, hf_token, private, dry_run, patterns, redact_file, col
     from smoltrace.hub.errors import PublishError
     from smoltrace.hub.privacy import PolicyError, load_policy
     from smoltrace.hub.publish import plan_publish, publish_run
-    from smoltrace.hub.store_access import open_reader
+    from smoltrace.store.reader import ReadError, open_reader
 
     try:
         policy = load_policy(token=hf_token, patterns=patterns, redact_file=redact_file)
@@ -95,17 +95,17 @@ def main(run_id, db_path, hf_token, private, dry_run, patterns, redact_file, col
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     try:
-        with open_reader(db_path, collector_token) as (reader, where):
+        with open_reader(db_path, collector_token) as reader:
             if dry_run:
                 plan = plan_publish(reader, run_id, private=private, timestamp=timestamp, policy=policy)
             else:
-                click.echo(f"Publishing run {run_id} from the {where} ...")
+                click.echo(f"Publishing run {run_id} from the {reader.description} ...")
                 result = publish_run(reader, run_id, token=hf_token, private=private, timestamp=timestamp,
                                      policy=policy)  # fmt: skip
     except PublishError as exc:
         click.echo(f"Error: {exc.reason if dry_run else exc}", err=True)
         sys.exit(1)
-    except (FileNotFoundError, RuntimeError, OSError) as exc:
+    except (ReadError, OSError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     if dry_run:

@@ -12,31 +12,17 @@ from __future__ import annotations
 import json
 import re
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from smoltrace.collector.discovery import running_collector_for
 from smoltrace.store import readonly
-from smoltrace.store.database import DB_ENV_VAR, default_db_path
+from smoltrace.store.database import DB_ENV_VAR
+from smoltrace.store.reader import ReadError, Rows, open_reader
 
 TOKEN_ENV_VAR = "SMOLTRACE_TOKEN"
 DEFAULT_LIMIT = 1000
-HTTP_GRACE_S = 5.0
 _NAMED_PARAM = re.compile(r"^\$?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
-
-
-@dataclass
-class Rows:
-    """What every path returns: column names and types, JSON-safe rows, and whether rows were cut."""
-
-    columns: list[dict]
-    rows: list[list]
-    truncated: bool
 
 
 class QueryFailed(click.ClickException):
@@ -71,75 +57,6 @@ def parse_where(values: tuple[str, ...]) -> list[tuple[str, str]]:
             raise click.BadParameter(f"{value!r} is not COLUMN=VALUE", param_hint="--where")
         filters.append((column.strip(), wanted))
     return filters
-
-
-# -- through the collector's query API ------------------------------------------------------------
-
-
-def _http_json(url: str, *, token: str | None, body: dict | None, timeout_s: float) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
-    request.add_header("accept", "application/json")
-    if data is not None:
-        request.add_header("content-type", "application/json")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read()).get("error") or exc.reason
-        except ValueError:
-            message = exc.reason
-        if exc.code == 401:
-            hint = "pass --token or set SMOLTRACE_TOKEN" if not token else "check --token / SMOLTRACE_TOKEN"
-            raise QueryFailed(f"the collector refused the request: {message} ({hint})") from None
-        raise QueryFailed(str(message)) from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise QueryFailed(
-            f"a collector holds the store but its query API at {url.split('/api/')[0]} did not answer: "
-            f"{getattr(exc, 'reason', exc)}"
-        ) from None
-
-
-def query_api(info: dict, *, sql, view, filters, order_by, params, limit, timeout_s, token) -> Rows:
-    base = info["http_endpoint"].rstrip("/")
-    wait = timeout_s + HTTP_GRACE_S
-    if view is not None:
-        query = [*filters, ("limit", str(limit)), ("timeout_s", str(timeout_s))]
-        if order_by:
-            query.append(("order_by", order_by))
-        url = f"{base}/api/views/{urllib.parse.quote(view, safe='')}?{urllib.parse.urlencode(query)}"
-        answer = _http_json(url, token=token, body=None, timeout_s=wait)
-    else:
-        body = {"sql": sql, "params": params, "limit": limit, "timeout_s": timeout_s, "format": "json"}
-        answer = _http_json(f"{base}/api/query", token=token, body=body, timeout_s=wait)
-    return Rows(answer["columns"], answer["rows"], answer["truncated"])
-
-
-# -- on the file, read-only -----------------------------------------------------------------------
-
-
-def query_file(db: Path, *, sql, view, filters, order_by, params, limit, timeout_s) -> Rows:
-    if not db.exists():
-        raise QueryFailed(
-            f"no smoltrace store at {db}: run smoltrace-eval first (or start smoltrace-collector), "
-            f"or point --db / ${DB_ENV_VAR} at an existing store"
-        )
-    import duckdb
-
-    try:
-        conn = readonly.open_readonly(db)
-    except duckdb.Error as exc:
-        raise QueryFailed(f"cannot open {db} read-only: {exc}") from None
-    try:
-        if view is not None:
-            sql, params = readonly.view_query(readonly.list_views(conn), view, filters, order_by)
-        result = readonly.run_readonly(conn, sql, params, max_rows=limit, timeout_s=timeout_s)
-    finally:
-        conn.close()
-    return Rows([{"name": c.name, "type": c.type} for c in result.columns], result.json_rows(), result.truncated)
 
 
 # -- output -----------------------------------------------------------------------------------------
@@ -212,32 +129,18 @@ def main(sql, view, where, order_by, db_path, fmt, limit, param, timeout_s, toke
         raise click.UsageError("--where and --order-by go with --view")
     if view is not None and param:
         raise click.UsageError("--param goes with SQL; use --where with --view")
-    db = (db_path or default_db_path()).expanduser()
-    request = dict(
-        sql=sql, view=view, filters=parse_where(where), order_by=order_by,
-        params=parse_params(param), limit=limit, timeout_s=timeout_s,
-    )  # fmt: skip
-
-    info = running_collector_for(db)
-    if info is not None:
-        rows = query_api(info, token=token, **request)
-    else:
-        rows = _query_file_with_errors(db, request)
+    filters, params = parse_where(where), parse_params(param)  # usage errors before the store is opened
+    try:
+        with open_reader(db_path, token) as reader:
+            if view is not None:
+                rows = reader.read_view(view, filters, order_by, limit=limit, timeout_s=timeout_s)
+            else:
+                rows = reader.read(sql, params, limit=limit, timeout_s=timeout_s)
+    except ReadError as exc:
+        raise QueryFailed(str(exc)) from None
     render(rows, fmt)
     if rows.truncated:
         click.echo(f"(showing the first {limit} rows; raise --limit to see more)", err=True)
-
-
-
-def _query_file_with_errors(db: Path, request: dict) -> Rows:
-    import duckdb
-
-    try:
-        return query_file(db, **request)
-    except readonly.RefusedQuery as exc:
-        raise QueryFailed(f"refused: {exc}") from None
-    except (readonly.BadArgument, readonly.QueryTimeout, duckdb.Error) as exc:
-        raise QueryFailed(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

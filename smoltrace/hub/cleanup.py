@@ -178,9 +178,9 @@ def _describe_filters(older_than_days, keep_recent, incomplete_only, delete_all,
 
 def _local_runs(db_path, collector_token) -> list[dict]:
     from smoltrace.hub.local_store import LIST_RUNS_SQL
-    from smoltrace.hub.store_access import open_reader
+    from smoltrace.store.reader import open_reader
 
-    with open_reader(db_path, collector_token) as (reader, _):
+    with open_reader(db_path, collector_token) as reader:
         rows = reader.query(LIST_RUNS_SQL)
     now = dt.datetime.now(dt.timezone.utc)
     runs = []
@@ -204,7 +204,7 @@ def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str
     """Through the running collector's admin route, else on the file (then compacted)."""
     from smoltrace.collector.discovery import running_collector_for
     from smoltrace.hub import local_store
-    from smoltrace.hub.store_access import resolve_db_path
+    from smoltrace.store.reader import resolve_db_path
 
     path = resolve_db_path(db_path)
     report = {"deleted": [], "failed": [], "rows": {}, "bytes_before": path.stat().st_size, "bytes_after": None}
@@ -355,7 +355,7 @@ def cleanup_datasets(
         runs_to_delete += len(doomed)
         runs_to_keep += len(kept)
     if target in ("local", "both"):
-        from smoltrace.hub.store_access import resolve_db_path
+        from smoltrace.store.reader import resolve_db_path
 
         log(f"Scanning the local store {resolve_db_path(db_path)}...")
         local_runs = _local_runs(db_path, collector_token)

@@ -33,7 +33,7 @@ from smoltrace.runner.telemetry import (
 from smoltrace.store import queries
 from smoltrace.store.database import default_db_path
 from smoltrace.store.open_errors import StoreOpenError
-from smoltrace.store.reader import ConnectionReader, QueryApiReader, StoreReader
+from smoltrace.store.reader import CollectorReader, ReadError, StoreReader
 from smoltrace.web.links import run_page_url, view_url
 
 # --quick is the first run on a small local model, on a laptop's CPU: a few steps, short generations
@@ -187,14 +187,14 @@ def run(config: EvalConfig, log=print) -> RunReport:
     if endpoint:
         http_port = check_collector(endpoint, config.otlp_token)
         query_url = query_url or _query_url(endpoint, http_port)
-        reader: StoreReader = QueryApiReader(query_url, config.otlp_token)
+        reader: StoreReader = CollectorReader(query_url, config.otlp_token)
         view = view_url(query_url)  # the collector's web view, where the run shows live
         if view:
             log(f"Watch the run live: {run_page_url(view, run_id)}")
     else:
         collector = Collector.embedded(db_path=db_path).start()
         endpoint = collector.grpc_endpoint
-        reader = ConnectionReader(collector.writer)
+        reader = CollectorReader(collector.http_endpoint)
 
     report = RunReport(run_id, "failed", suite, agent_types_for(config.agent_type), planned=len(executions),
                        db_path=db_path, reader=reader)  # fmt: skip
@@ -262,6 +262,13 @@ def run(config: EvalConfig, log=print) -> RunReport:
             run_span.set_status(Status(StatusCode.ERROR, status))
         run_span.end()
         failed = False
+    except KeyboardInterrupt:  # Ctrl-C before the tasks began (loading the model, say): no task to keep
+        report.status, failed = "interrupted", False
+        if "run_span" in locals() and run_span.is_recording():
+            run_span.set_attribute("smoltrace.run.status", "interrupted")
+            run_span.set_attribute("smoltrace.run.completed_tasks", 0)
+            run_span.set_status(Status(StatusCode.ERROR, "interrupted"))
+            run_span.end()
     except BaseException as exc:
         if "run_span" in locals() and run_span.is_recording():
             run_span.set_attribute("smoltrace.run.status", "failed")
@@ -271,13 +278,6 @@ def run(config: EvalConfig, log=print) -> RunReport:
             run_span.set_status(
                 Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
             )
-    except KeyboardInterrupt:  # Ctrl-C before the tasks began (loading the model, say): no task to keep
-        report.status, failed = "interrupted", False
-        if "run_span" in locals() and run_span.is_recording():
-            run_span.set_attribute("smoltrace.run.status", "interrupted")
-            run_span.set_attribute("smoltrace.run.completed_tasks", 0)
-            run_span.set_status(Status(StatusCode.ERROR, "interrupted"))
-            run_span.end()
             run_span.end()
         raise
     finally:
@@ -303,11 +303,11 @@ def run(config: EvalConfig, log=print) -> RunReport:
     return report
 
 
-class _SnapshotAfterStop(ConnectionReader):
-    """Reads from the embedded collector's store, stopping the collector when closed."""
+class _SnapshotAfterStop(CollectorReader):
+    """Reads through the embedded collector's query API, stopping the collector when closed."""
 
     def __init__(self, collector: Collector):
-        super().__init__(collector.writer)
+        super().__init__(collector.http_endpoint)
         self.collector = collector
 
     def close(self) -> None:
@@ -324,7 +324,7 @@ def _wait_until_stored(
     while time.monotonic() < deadline:
         try:
             rows = reader.query(queries.RUN_PROGRESS, [report.run_id])
-        except RuntimeError:
+        except ReadError:
             rows = []
         if (
             rows

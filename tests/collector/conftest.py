@@ -3,7 +3,6 @@ import threading
 import pytest
 
 from smoltrace.collector import Collector
-from smoltrace.store.reader import ConnectionReader
 
 
 @pytest.fixture
@@ -14,8 +13,12 @@ def collector(store_path):
 
 
 def query_rows(collector, sql, params=None):
-    """Query the store the collector holds; rows as dicts."""
-    return ConnectionReader(collector.writer).query(sql, params)
+    """Query the store the collector holds; rows as dicts of DuckDB's own Python values (these tests
+    check what is stored, byte for byte, not what the readers make of it)."""
+    with collector.writer.cursor() as cursor:
+        result = cursor.execute(sql, params or [])
+        names = [column[0] for column in result.description]
+        return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from smoltrace.store.reader import QueryApiReader
+from smoltrace.store.reader import CollectorReader
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1",
@@ -114,7 +114,7 @@ def test_ctrl_c_keeps_finished_tasks_and_records_the_run_as_interrupted(tmp_path
         time.sleep(0.2)
         if discovery.exists():
             try:
-                reader = QueryApiReader(json.loads(discovery.read_text())["http_endpoint"])
+                reader = CollectorReader(json.loads(discovery.read_text())["http_endpoint"])
                 finished = reader.query("SELECT count(*) AS n FROM task_spans")[0]["n"]
             except (RuntimeError, ValueError, KeyError, OSError):
                 pass

@@ -4,7 +4,6 @@ import pytest
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
 from smoltrace.collector import Collector
-from smoltrace.store.reader import ConnectionReader
 
 
 @pytest.fixture
@@ -24,4 +23,10 @@ def otlp_exporter(collector):
 def query(collector):
     """``query(sql, params)``: rows of the store the collector holds, as dicts."""
 
-    return ConnectionReader(collector.writer).query
+    def rows(sql, params=None):
+        with collector.writer.cursor() as cursor:
+            result = cursor.execute(sql, params or [])
+            names = [column[0] for column in result.description]
+            return [dict(zip(names, row)) for row in result.fetchall()]
+
+    return rows

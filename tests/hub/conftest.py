@@ -99,10 +99,9 @@ def hub_tokens():
 
 
 def reader_for(path):
-    from smoltrace.store.database import connect
-    from smoltrace.store.reader import ConnectionReader
+    from smoltrace.store.reader import FileReader
 
-    return ConnectionReader(connect(path, read_only=True))
+    return FileReader.open(path)
 
 
 def run_cli(command: str, args: list[str], hub: FakeHub, home: str, *, token: str | None = GOOD,

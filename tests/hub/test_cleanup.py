@@ -209,10 +209,10 @@ def test_local_cleanup_removes_exactly_that_run_and_shrinks_the_file(stores, sto
 
 def test_local_cleanup_through_a_running_collector(stores, store):
     from smoltrace.collector import Collector
-    from smoltrace.store.reader import ConnectionReader
+    from smoltrace.store.reader import CollectorReader
 
     with Collector.embedded(db_path=store, token="collector-secret") as collector:
-        reader = ConnectionReader(collector.writer)
+        reader = CollectorReader(collector.http_endpoint, "collector-secret")
         before_b = counts(reader, stores.run_b)
         result = cleanup_datasets(target="local", db_path=store, incomplete_only=False, older_than_days=None,
                                   delete_all=False, keep_recent=1, dry_run=False, confirm=False,
