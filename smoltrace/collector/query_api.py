@@ -373,15 +373,15 @@ def _delete_run_handler(collector, api: QueryAPI):
             return api._unauthorized()
         from starlette.concurrency import run_in_threadpool
 
-        from smoltrace.hub import local_store
+        from smoltrace.store import run_deletion
 
         run_id = request.path_params["run_id"]
         parts = tuple(p for p in request.query_params.get("parts", "traces,metrics").split(",") if p)
-        if not run_id or not set(parts) <= set(local_store.PARTS):
-            return _error(f"parts must be among {', '.join(local_store.PARTS)}")
+        if not run_id or not set(parts) <= set(run_deletion.PARTS):
+            return _error(f"parts must be among {', '.join(run_deletion.PARTS)}")
         try:
             counts = await run_in_threadpool(
-                collector.writer.run_exclusive, lambda conn: local_store.delete_run(conn, run_id, parts))
+                collector.writer.run_exclusive, lambda conn: run_deletion.delete_run(conn, run_id, parts))
         except duckdb.Error as exc:
             return _error(str(exc), 500)
         log.info("deleted run %s: %s", run_id, counts)

@@ -8,7 +8,7 @@
   structures, for ``smoltrace.utils``).
 - ``tables`` / ``cards`` / ``upload`` / ``leaderboard``: Parquet with a stable schema, dataset cards
   generated from the data, one commit per dataset, the leaderboard merge.
-- ``cleanup`` / ``local_store``: ``smoltrace-cleanup``'s planning and deleting, on the Hub and in the store.
+- ``cleanup``: ``smoltrace-cleanup``'s planning and deleting, on the Hub and in the store (the store's side: ``smoltrace.store.run_deletion``).
 - ``errors``: every Hub failure turned into one message that says what happened and what to do.
 
 Nothing here imports ``datasets`` (slow to import): Parquet is written with pyarrow and uploaded

@@ -177,7 +177,7 @@ def _describe_filters(older_than_days, keep_recent, incomplete_only, delete_all,
 
 
 def _local_runs(db_path, collector_token) -> list[dict]:
-    from smoltrace.hub.local_store import LIST_RUNS_SQL
+    from smoltrace.store.run_deletion import LIST_RUNS_SQL
     from smoltrace.store.reader import open_reader
 
     with open_reader(db_path, collector_token) as reader:
@@ -203,7 +203,7 @@ def _local_runs(db_path, collector_token) -> list[dict]:
 def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str, ...], log) -> dict:
     """Through the running collector's admin route, else on the file (then compacted)."""
     from smoltrace.collector.discovery import running_collector_for
-    from smoltrace.hub import local_store
+    from smoltrace.store import run_deletion
     from smoltrace.store.reader import resolve_db_path
 
     path = resolve_db_path(db_path)
@@ -242,7 +242,7 @@ def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str
     try:
         for run_id in run_ids:
             try:
-                report["rows"][run_id] = local_store.delete_run(conn, run_id, parts)
+                report["rows"][run_id] = run_deletion.delete_run(conn, run_id, parts)
                 report["deleted"].append(run_id)
                 log(f"  Deleting local run {run_id}... ✓")
             except Exception as exc:  # noqa: BLE001 - a failure is reported and the others go on
@@ -251,7 +251,7 @@ def _delete_local(db_path, collector_token, run_ids: list[str], parts: tuple[str
     finally:
         conn.close()
     if report["deleted"]:
-        report["bytes_before"], report["bytes_after"] = local_store.compact(path)
+        report["bytes_before"], report["bytes_after"] = run_deletion.compact(path)
     else:
         report["bytes_after"] = path.stat().st_size
     return report

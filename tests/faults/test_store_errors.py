@@ -10,7 +10,7 @@ import grpc
 import pytest
 from fault_tools import COLLECTOR_BIN, EVAL_BIN, start_collector
 
-from smoltrace.hub.local_store import compact
+from smoltrace.store.run_deletion import compact
 from tests.collector.otlp_requests import RawOTLPClient, trace_request
 
 

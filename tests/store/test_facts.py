@@ -298,7 +298,7 @@ def test_a_child_after_its_task_is_derived_again(tmp_path):
 
 
 def test_deleting_a_run_deletes_its_facts_and_nothing_else(tmp_path):
-    from smoltrace.hub.local_store import delete_run
+    from smoltrace.store.run_deletion import delete_run
 
     tasks, requests = random_store(11)
     db = tmp_path / "store.duckdb"
