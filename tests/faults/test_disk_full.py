@@ -185,3 +185,33 @@ def test_the_python_api_starts_again_in_the_same_process_once_space_returns(smal
         sender = Sender(collector.grpc_endpoint)
         assert sender.send() == (grpc.StatusCode.OK, "")
     assert stored_ids(db_path) == sender.acknowledged
+
+
+def test_the_otel_sdk_exporter_retries_through_a_full_disk_and_its_spans_are_stored_once(small_disk):
+    """The real OpenTelemetry SDK exporter treats the answer as retryable: its export, started while the
+    disk is full, succeeds once space returns, and the spans are stored exactly once."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    finished = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(finished))
+    for index in range(30):
+        provider.get_tracer("faults").start_span(f"span-{index}").end()
+    spans = finished.get_finished_spans()
+    db_path = small_disk.path / "store.duckdb"
+    with Collector.embedded(db_path=db_path) as collector:
+        exporter = OTLPSpanExporter(endpoint=collector.grpc_endpoint, insecure=True, timeout=30)
+        small_disk.fill()
+        result = {}
+        exporting = threading.Thread(target=lambda: result.update(r=exporter.export(spans)))
+        exporting.start()
+        wait_for(lambda: "request log" in collector.writer.health().get("reason", ""), what="a refused export")
+        small_disk.free()
+        exporting.join(30)
+        assert result["r"] == SpanExportResult.SUCCESS
+        rows = collector.reader().execute("SELECT SpanName FROM otel_traces ORDER BY SpanName").fetchall()
+        assert sorted(row[0] for row in rows) == sorted(f"span-{index}" for index in range(30))
+        exporter.shutdown()
