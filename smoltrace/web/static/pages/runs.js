@@ -39,7 +39,7 @@ export async function render(ctx) {
   const empty = message("No runs in this store yet. Run smoltrace-eval, and they show here as they arrive.");
   empty.hidden = true; // until the first answer says so
   const wrap = h("div", { class: "scroll" }, table.element);
-  let limit = Math.min(MAX_RUNS, Math.max(PAGE_SIZE, Number(ctx.params.get("limit")) || PAGE_SIZE));
+  let limit = Math.min(MAX_RUNS, Math.max(PAGE_SIZE, Math.floor(Number(ctx.params.get("limit"))) || PAGE_SIZE));
   const more = h("button", { type: "button", id: "more-runs", hidden: true, text: `Show ${PAGE_SIZE} older runs`,
     onclick: async () => {
       limit = Math.min(MAX_RUNS, limit + PAGE_SIZE);
