@@ -60,8 +60,10 @@ class BadRuns(CompareError):
 
 
 #: The store was last opened (writable) by a smoltrace without these views.
-NO_VIEWS_HINT = ("the store has no statistics views yet: open it once with smoltrace-collector or smoltrace-eval "
-                 "(a writable open creates them), then compare again")  # fmt: skip
+NO_VIEWS_HINT = (
+    "the store has no statistics views yet: open it once with smoltrace-collector or smoltrace-eval "
+    "(a writable open creates them), then compare again"
+)
 
 
 @dataclass
@@ -129,16 +131,20 @@ def _p_value(value) -> str:
 def _side_line(name: str, runs: str, rows: list[dict], summary: dict) -> str:
     dataset = summary[f"{name.lower()}_dataset"]
     revision = summary[f"{name.lower()}_dataset_revision"]
-    return (f"{name} = {runs}  ({summary[f'{name.lower()}_status']}; dataset {dataset}, revision {revision}"
-            f"{'; ' + str(len(rows)) + ' agent type(s)' if len(rows) > 1 else ''})")  # fmt: skip
+    return (
+        f"{name} = {runs}  ({summary[f'{name.lower()}_status']}; dataset {dataset}, revision {revision}"
+        f"{'; ' + str(len(rows)) + ' agent type(s)' if len(rows) > 1 else ''})"
+    )
 
 
 def _stats_line(name: str, stats: dict | None) -> str:
     if not stats:
         return f"  {name}: did not evaluate these agents"
-    line = (f"  {name}: {stats['successes']}/{stats['tries']} tries over {stats['tasks']} tasks, success "
-            f"{100 * stats['success_rate']:.1f}% (95% CI {100 * stats['success_rate_ci_low']:.1f}% to "
-            f"{100 * stats['success_rate_ci_high']:.1f}%, {stats['success_rate_ci_method']})")  # fmt: skip
+    line = (
+        f"  {name}: {stats['successes']}/{stats['tries']} tries over {stats['tasks']} tasks, success "
+        f"{100 * stats['success_rate']:.1f}% (95% CI {100 * stats['success_rate_ci_low']:.1f}% to "
+        f"{100 * stats['success_rate_ci_high']:.1f}%, {stats['success_rate_ci_method']})"
+    )
     if stats["max_tries"] > 1:
         k = len(stats["pass_at_k"])
         line += f", pass@{k} {100 * stats['pass_at_k'][-1]:.1f}%, pass^{k} {100 * stats['pass_hat_k'][-1]:.1f}%"
@@ -157,7 +163,10 @@ def print_table(result: Comparison, show_tasks: bool, console=None) -> None:
     from rich.text import Text
 
     console = console or Console()
-    say = lambda text, style=None: console.print(Text(text, style=style))  # noqa: E731 - data, never markup
+
+    def say(text: str, style: str | None = None) -> None:
+        console.print(Text(text, style=style))  # Text: task ids and notes are data, never rich markup
+
     first = result.summary[0] if result.summary else None
     if first is None:
         say("Neither side has any task execution stored yet.", "yellow")
@@ -165,9 +174,12 @@ def print_table(result: Comparison, show_tasks: bool, console=None) -> None:
     say(_side_line("A", result.a, result.a_stats, first))
     say(_side_line("B", result.b, result.b_stats, first))
     for row in result.summary:
-        say(f"\n{row['agent_type'].upper()} agents: {row['paired_tasks']} paired tasks "
+        say(
+            f"\n{row['agent_type'].upper()} agents: {row['paired_tasks']} paired tasks "
             f"(A {row['a_min_tries']}-{row['a_max_tries']} tries per task, "
-            f"B {row['b_min_tries']}-{row['b_max_tries']})", "bold")  # fmt: skip
+            f"B {row['b_min_tries']}-{row['b_max_tries']})",
+            "bold",
+        )
         if row["comparable"]:
             say("Comparable: same dataset, revision and tasks on both sides.", "green")
         else:
@@ -179,17 +191,32 @@ def print_table(result: Comparison, show_tasks: bool, console=None) -> None:
             table.add_column(column, justify="left" if column in ("metric", "p (test)") else "right")
         for metric in (m for m in result.metrics if m["agent_type"] == row["agent_type"]):
             name = metric["metric"]
-            interval = (f"{_number(name, metric['ci_low'], True)} to {_number(name, metric['ci_high'], True)}"
-                        if metric["ci_low"] is not None else "n/a")  # fmt: skip
-            table.add_row(METRIC_LABELS[name], _number(name, metric["a_value"]), _number(name, metric["b_value"]),
-                          _number(name, metric["difference"], True), interval,
-                          f"{_p_value(metric['p_value'])} ({TEST_LABELS[metric['test']]})", str(metric["tasks"]))  # fmt: skip
+            interval = (
+                f"{_number(name, metric['ci_low'], True)} to {_number(name, metric['ci_high'], True)}"
+                if metric["ci_low"] is not None
+                else "n/a"
+            )
+            table.add_row(
+                METRIC_LABELS[name],
+                _number(name, metric["a_value"]),
+                _number(name, metric["b_value"]),
+                _number(name, metric["difference"], True),
+                interval,
+                f"{_p_value(metric['p_value'])} ({TEST_LABELS[metric['test']]})",
+                str(metric["tasks"]),
+            )
         console.print(table)
-        say(f"Tasks: {row['tasks_up']} up, {row['tasks_down']} down, {row['tasks_same']} same; "
-            f"only in A: {row['only_in_a']}, only in B: {row['only_in_b']}")  # fmt: skip
+        say(
+            f"Tasks: {row['tasks_up']} up, {row['tasks_down']} down, {row['tasks_same']} same; "
+            f"only in A: {row['only_in_a']}, only in B: {row['only_in_b']}"
+        )
         tasks = [task for task in result.tasks if task["agent_type"] == row["agent_type"]]
-        for change, label in (("up", "Up (B better)"), ("down", "Down (B worse)"), ("only_a", "Only in A"),
-                              ("only_b", "Only in B")):  # fmt: skip
+        for change, label in (
+            ("up", "Up (B better)"),
+            ("down", "Down (B worse)"),
+            ("only_a", "Only in A"),
+            ("only_b", "Only in B"),
+        ):
             if any(task["change"] == change for task in tasks):
                 say(f"  {label}: {_task_names(tasks, change)}")
         say(_stats_line("A", next((s for s in result.a_stats if s["agent_type"] == row["agent_type"]), None)))
@@ -214,9 +241,14 @@ def print_tasks(tasks: list[dict], console) -> None:
         return "-" if value is None else f"{value:,.1f}"
 
     for task in tasks:
-        table.add_row(Text(task["task_id"]), task["change"], fraction(task["a_successes"], task["a_tries"]),
-                      fraction(task["b_successes"], task["b_tries"]), tokens(task["a_mean_tokens"]),
-                      tokens(task["b_mean_tokens"]))  # fmt: skip
+        table.add_row(
+            Text(task["task_id"]),
+            task["change"],
+            fraction(task["a_successes"], task["a_tries"]),
+            fraction(task["b_successes"], task["b_tries"]),
+            tokens(task["a_mean_tokens"]),
+            tokens(task["b_mean_tokens"]),
+        )
     console.print(table)
 
 
@@ -236,18 +268,38 @@ def write_csv(rows: list[dict], out) -> None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help=f"DuckDB store file. Default: ${DB_ENV_VAR}, else ~/.local/share/smoltrace/smoltrace.duckdb.")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              help="table: per agent type, each metric with both sides, the difference, its 95% CI and a paired "
-                   "test, then flips; json: every view's rows (summary, metrics, tasks, per-side statistics); "
-                   "csv: one row per agent type and metric.")  # fmt: skip
-@click.option("--tasks", "show_tasks", is_flag=True, default=False, show_default=False,
-              help="With --format table: also list every task with both sides' successes and tokens. "
-                   "Default: off (tasks that changed are named, up to 8 per direction).")  # fmt: skip
-@click.option("--token", envvar="SMOLTRACE_TOKEN", default=None, show_envvar=True,
-              help="Bearer token for a collector started with --token (only used through its query API). "
-                   "Default: none.")  # fmt: skip
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"DuckDB store file. Default: ${DB_ENV_VAR}, else ~/.local/share/smoltrace/smoltrace.duckdb.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    help="table: per agent type, each metric with both sides, the difference, its 95% CI and a paired "
+    "test, then flips; json: every view's rows (summary, metrics, tasks, per-side statistics); "
+    "csv: one row per agent type and metric.",
+)
+@click.option(
+    "--tasks",
+    "show_tasks",
+    is_flag=True,
+    default=False,
+    show_default=False,
+    help="With --format table: also list every task with both sides' successes and tokens. "
+    "Default: off (tasks that changed are named, up to 8 per direction).",
+)
+@click.option(
+    "--token",
+    envvar="SMOLTRACE_TOKEN",
+    default=None,
+    show_envvar=True,
+    help="Bearer token for a collector started with --token (only used through its query API). Default: none.",
+)
 def main(run_a, run_b, db_path, fmt, show_tasks, token):
     """Compare run RUN_A with run RUN_B, task by task.
 

@@ -14,15 +14,42 @@ import pytest
 from smoltrace.store import database
 
 FACT_COLUMNS = (
-    "run_id", "trace_id", "span_id", "model", "provider", "agent_type", "task_id", "task_uid", "repeat_index",
-    "difficulty", "category", "prompt", "expected_keywords", "response", "stop_reason", "start_time",
-    "execution_time_ms", "tools_used", "tool_calls", "final_answer_calls", "keywords_found", "steps", "llm_calls",
-    "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "span_count",
-)  # fmt: skip
+    "run_id",
+    "trace_id",
+    "span_id",
+    "model",
+    "provider",
+    "agent_type",
+    "task_id",
+    "task_uid",
+    "repeat_index",
+    "difficulty",
+    "category",
+    "prompt",
+    "expected_keywords",
+    "response",
+    "stop_reason",
+    "start_time",
+    "execution_time_ms",
+    "tools_used",
+    "tool_calls",
+    "final_answer_calls",
+    "keywords_found",
+    "steps",
+    "llm_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+    "span_count",
+)
 RUN_SPAN_COLUMNS = ("run_id", "trace_id", "span_id", "span_name", "attributes", "start_time", "duration_ns")
 T0 = dt.datetime(2026, 11, 1)
-#: A try's flag -> its stop reason: 1 succeeds (final answer), 0 fails (max steps), None was stopped by Ctrl-C.
-STOPS = {1: "final_answer", True: "final_answer", 0: "max_steps", False: "max_steps", None: "interrupted"}
+
+
+def stop_reason(flag) -> str:
+    """A try's flag: 1 succeeds (final answer), 0 fails (max steps), None was stopped by Ctrl-C."""
+    return "interrupted" if flag is None else "final_answer" if flag else "max_steps"
 
 
 class StatsStore:
@@ -36,23 +63,57 @@ class StatsStore:
     def close(self) -> None:
         self.conn.close()
 
-    def add_run(self, run_id: str, outcomes: dict[str, list], *, agent_type: str = "tool",
-                status: str | None = "completed", dataset: str = "suite.jsonl", revision: str | None = None,
-                tokens=None, durations=None, costs=None, prompts: dict[str, str] | None = None) -> None:  # fmt: skip
-        """``outcomes``: task id -> one flag per try (repeat 0, 1, ...; see STOPS). ``tokens``, ``durations``,
+    def add_run(
+        self,
+        run_id: str,
+        outcomes: dict[str, list],
+        *,
+        agent_type: str = "tool",
+        status: str | None = "completed",
+        dataset: str = "suite.jsonl",
+        revision: str | None = None,
+        tokens=None,
+        durations=None,
+        costs=None,
+        prompts: dict[str, str] | None = None,
+    ) -> None:
+        """``outcomes``: task id -> one flag per try (repeat 0, 1, ...; see stop_reason). ``tokens``, ``durations``,
         ``costs``: task id -> one value per try (default 100, 1000.0, None). ``status`` None: no run record."""
         rows = []
         for task_id, flags in outcomes.items():
             for repeat, success in enumerate(flags):
                 n = next(self._ids)
-                rows.append((
-                    run_id, f"trace-{n:06d}", f"span-{n:06d}", "gpt-4o-mini", "litellm", agent_type, task_id,
-                    f"{agent_type}:{task_id}", repeat, "easy", "weather", (prompts or {}).get(task_id, f"do {task_id}"),
-                    [], "an answer", STOPS[success], T0 + dt.timedelta(seconds=n),
-                    (durations or {}).get(task_id, [1000.0] * len(flags))[repeat], [], 1, int(bool(success)), 0, 2, 2,
-                    60, 40, (tokens or {}).get(task_id, [100] * len(flags))[repeat],
-                    (costs or {}).get(task_id, [None] * len(flags))[repeat], 5,
-                ))  # fmt: skip
+                facts = {
+                    "run_id": run_id,
+                    "trace_id": f"trace-{n:06d}",
+                    "span_id": f"span-{n:06d}",
+                    "model": "gpt-4o-mini",
+                    "provider": "litellm",
+                    "agent_type": agent_type,
+                    "task_id": task_id,
+                    "task_uid": f"{agent_type}:{task_id}",
+                    "repeat_index": repeat,
+                    "difficulty": "easy",
+                    "category": "weather",
+                    "prompt": (prompts or {}).get(task_id, f"do {task_id}"),
+                    "expected_keywords": [],  # no keywords and no expected tool: the verdict is the final answer
+                    "response": "an answer",
+                    "stop_reason": stop_reason(success),
+                    "start_time": T0 + dt.timedelta(seconds=n),
+                    "execution_time_ms": (durations or {}).get(task_id, [1000.0] * len(flags))[repeat],
+                    "tools_used": ["get_weather"],
+                    "tool_calls": 2,
+                    "final_answer_calls": int(bool(success)),
+                    "keywords_found": 0,
+                    "steps": 2,
+                    "llm_calls": 2,
+                    "prompt_tokens": 60,
+                    "completion_tokens": 40,
+                    "total_tokens": (tokens or {}).get(task_id, [100] * len(flags))[repeat],
+                    "cost_usd": (costs or {}).get(task_id, [None] * len(flags))[repeat],
+                    "span_count": 5,
+                }
+                rows.append([facts[column] for column in FACT_COLUMNS])
         if rows:
             placeholders = ", ".join("?" * len(FACT_COLUMNS))
             self.conn.executemany(
@@ -62,16 +123,35 @@ class StatsStore:
             self.add_run_record(run_id, status=status, dataset=dataset, revision=revision, agent_type=agent_type)
 
     def add_run_record(self, run_id: str, *, status: str, dataset: str, revision: str | None, agent_type: str) -> None:
-        attributes = {"smoltrace.run.id": run_id, "smoltrace.model.id": "gpt-4o-mini", "smoltrace.provider": "litellm",
-                      "smoltrace.run.agent_types": agent_type, "smoltrace.dataset.name": dataset}  # fmt: skip
+        attributes = {
+            "smoltrace.run.id": run_id,
+            "smoltrace.model.id": "gpt-4o-mini",
+            "smoltrace.provider": "litellm",
+            "smoltrace.run.agent_types": agent_type,
+            "smoltrace.dataset.name": dataset,
+        }
         if revision is not None:
             attributes["smoltrace.dataset.revision"] = revision
-        spans = [(run_id, f"run-{run_id}", f"started-{run_id}", "smoltrace.run.started", json.dumps(attributes), T0, 1000)]
+        spans = [
+            (run_id, f"run-{run_id}", f"started-{run_id}", "smoltrace.run.started", json.dumps(attributes), T0, 1000)
+        ]
         if status != "running":
-            spans.append((run_id, f"run-{run_id}", f"run-{run_id}", "smoltrace.run",
-                          json.dumps({**attributes, "smoltrace.run.status": status}), T0, 10**9))  # fmt: skip
-        self.conn.executemany(f"INSERT INTO smoltrace_run_spans ({', '.join(RUN_SPAN_COLUMNS)}) VALUES "
-                              f"({', '.join('?' * len(RUN_SPAN_COLUMNS))})", spans)  # fmt: skip
+            spans.append(
+                (
+                    run_id,
+                    f"run-{run_id}",
+                    f"run-{run_id}",
+                    "smoltrace.run",
+                    json.dumps({**attributes, "smoltrace.run.status": status}),
+                    T0,
+                    10**9,
+                )
+            )
+        self.conn.executemany(
+            f"INSERT INTO smoltrace_run_spans ({', '.join(RUN_SPAN_COLUMNS)}) VALUES "
+            f"({', '.join('?' * len(RUN_SPAN_COLUMNS))})",
+            spans,
+        )
 
     def query(self, sql: str, params=None) -> list[dict]:
         result = self.conn.execute(sql, params or [])

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from smoltrace.cli.compare import main
 from smoltrace.collector import Collector
 
-from .test_hand_computed import A, A_TOKENS, B, B_TOKENS
+from .test_hand_computed import A_TOKENS, B_TOKENS, A, B
 
 
 @pytest.fixture
@@ -41,13 +41,22 @@ def test_table(compared):
     assert "NOT COMPARABLE: 1 task(s) ran only in B (not paired)" in lines
     row = next(line for line in lines if "success rate" in line)
     assert [cell.strip() for cell in row.strip("│").split("│")] == [
-        "success rate", "58.3%", "75.0%", "+16.7 pts", "-26.5 pts to +59.9 pts", "1 (sign test, exact)", "3"]
+        "success rate",
+        "58.3%",
+        "75.0%",
+        "+16.7 pts",
+        "-26.5 pts to +59.9 pts",
+        "1 (sign test, exact)",
+        "3",
+    ]
     row = next(line for line in lines if "tokens / try" in line)
     assert [cell.strip() for cell in row.strip("│").split("│")][1:5] == ["200.0", "210.0", "+10.0", "-12.6 to +32.6"]
     assert "Tasks: 2 up, 1 down, 0 same; only in A: 0, only in B: 1" in lines
     assert "  Up (B better): t2, t3" in lines and "  Down (B worse): t1" in lines and "  Only in B: t4" in lines
-    assert ("  A: 7/12 tries over 3 tasks, success 58.3% (95% CI 23.0% to 86.8%, wilson_clustered), pass@4 100.0%, "
-            "pass^4 33.3%") in lines  # fmt: skip
+    assert (
+        "  A: 7/12 tries over 3 tasks, success 58.3% (95% CI 23.0% to 86.8%, wilson_clustered), pass@4 100.0%, "
+        "pass^4 33.3%"
+    ) in lines
     assert any(line.startswith("│ t4 ") and "only_b" in line for line in lines)  # --tasks
 
 
@@ -67,8 +76,10 @@ def test_csv_one_row_per_metric(compared):
     result = compare("runA", "runB", "--db", str(compared), "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert [(r["agent_type"], r["metric"], r["comparable"], r["test"]) for r in rows] == [
-        ("tool", "success", "false", "sign_test_exact"), ("tool", "tokens", "false", "sign_test_exact"),
-        ("tool", "duration_ms", "false", "sign_test_exact")]  # fmt: skip
+        ("tool", "success", "false", "sign_test_exact"),
+        ("tool", "tokens", "false", "sign_test_exact"),
+        ("tool", "duration_ms", "false", "sign_test_exact"),
+    ]
     assert float(rows[0]["difference"]) == pytest.approx(1 / 6, abs=1e-12)
 
 
@@ -81,11 +92,14 @@ def test_several_runs_per_side_are_pooled(compared):
     assert pooled["summary"][0]["notes"] == "" and pooled["summary"][0]["comparable"] is True
 
 
-@pytest.mark.parametrize("args, message", [
-    (["runA", "nope"], "Error: no run nope in the store (list runs with: smoltrace-query --view runs)"),
-    (["runA", "runB,runA"], "Error: run runA is on both sides: compare different runs"),
-    ([" , ", "runA"], "Error: RUN_A: no run id given (one run id, or several separated by commas)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["runA", "nope"], "Error: no run nope in the store (list runs with: smoltrace-query --view runs)"),
+        (["runA", "runB,runA"], "Error: run runA is on both sides: compare different runs"),
+        ([" , ", "runA"], "Error: RUN_A: no run id given (one run id, or several separated by commas)"),
+    ],
+)
 def test_mistakes_are_one_line(compared, args, message):
     result = compare(*args, "--db", str(compared))
     assert result.exit_code == 2
@@ -101,8 +115,12 @@ def test_no_store(tmp_path):
 def test_help_explains_every_option():
     text = " ".join(compare("--help").output.split())
     assert "RUN_A and RUN_B are each one run id or several separated by commas" in text
-    for option, default in (("--format [table|json|csv]", "[default: table]"), ("--tasks", "Default: off"),
-                            ("--db FILE", "Default: $SMOLTRACE_DB"), ("--token TEXT", "Default: none")):  # fmt: skip
+    for option, default in (
+        ("--format [table|json|csv]", "[default: table]"),
+        ("--tasks", "Default: off"),
+        ("--db FILE", "Default: $SMOLTRACE_DB"),
+        ("--token TEXT", "Default: none"),
+    ):
         after = text.split(option, 1)[1][:400]
         assert default in after, option
 
@@ -111,17 +129,27 @@ def test_through_the_query_api(compared):
     """A collector holds the store: the command reads through its query API, whose read-only guard lets
     the store's own table macros run (and nothing else new)."""
     with Collector.embedded(db_path=compared) as collector:
-        answer = httpx.post(f"{collector.http_endpoint}/api/query", timeout=30,
-                            json={"sql": "SELECT metric, difference FROM compare_metrics(?, ?) ORDER BY metric",
-                                  "params": ["runA", "runB"]})  # fmt: skip
+        answer = httpx.post(
+            f"{collector.http_endpoint}/api/query",
+            timeout=30,
+            json={
+                "sql": "SELECT metric, difference FROM compare_metrics(?, ?) ORDER BY metric",
+                "params": ["runA", "runB"],
+            },
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["rows"][1][0] == "success"
         assert answer.json()["rows"][1][1] == pytest.approx(1 / 6, abs=1e-12)
-        for sql in ("SELECT * FROM run_group_stats('runA,runB1')", "SELECT * FROM compare_tasks('runA', 'runB')",
-                    "SELECT * FROM run_stats WHERE run_id = 'runA'", "SELECT * FROM run_pass_at_k"):  # fmt: skip
+        for sql in (
+            "SELECT * FROM run_group_stats('runA,runB1')",
+            "SELECT * FROM compare_tasks('runA', 'runB')",
+            "SELECT * FROM run_stats WHERE run_id = 'runA'",
+            "SELECT * FROM run_pass_at_k",
+        ):
             assert httpx.post(f"{collector.http_endpoint}/api/query", json={"sql": sql}, timeout=30).status_code == 200
-        refused = httpx.post(f"{collector.http_endpoint}/api/query", timeout=30,
-                             json={"sql": "SELECT * FROM read_csv('/etc/passwd')"})  # fmt: skip
+        refused = httpx.post(
+            f"{collector.http_endpoint}/api/query", timeout=30, json={"sql": "SELECT * FROM read_csv('/etc/passwd')"}
+        )
         assert refused.status_code == 400
         through_api = json.loads(compare("runA", "runB", "--db", str(compared), "--format", "json").output)
     on_file = json.loads(compare("runA", "runB", "--db", str(compared), "--format", "json").output)

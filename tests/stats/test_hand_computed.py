@@ -9,7 +9,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 Z = 1.959963984540054
-EXACT = dict(abs=1e-12)
+EXACT = {"abs": 1e-12}
 
 # 3 tasks x 4 tries. A: t1 4/4, t2 2/4, t3 1/4. B: t1 3/4, t2 4/4, t3 2/4, and t4 (1 try) that A never ran.
 A = {"t1": [1, 1, 1, 1], "t2": [1, 0, 1, 0], "t3": [0, 0, 0, 1]}
@@ -26,10 +26,15 @@ def two_runs(store):
 
 
 def test_task_stats_count_successes_out_of_tries(two_runs):
-    rows = two_runs.query("SELECT task_id, tries, successes, success_rate, mean_tokens FROM task_stats "
-                          "WHERE run_id = 'runA' ORDER BY task_id")  # fmt: skip
+    rows = two_runs.query(
+        "SELECT task_id, tries, successes, success_rate, mean_tokens FROM task_stats "
+        "WHERE run_id = 'runA' ORDER BY task_id"
+    )
     assert [tuple(r.values()) for r in rows] == [
-        ("t1", 4, 4, 1.0, 100.0), ("t2", 4, 2, 0.5, 200.0), ("t3", 4, 1, 0.25, 300.0)]
+        ("t1", 4, 4, 1.0, 100.0),
+        ("t2", 4, 2, 0.5, 200.0),
+        ("t3", 4, 1, 0.25, 300.0),
+    ]
 
 
 def test_run_stats_three_tasks_four_tries(two_runs):
@@ -46,13 +51,20 @@ def test_run_stats_three_tasks_four_tries(two_runs):
     assert row["success_rate_ci_method"] == "wilson_clustered"
     # Wilson at p = 7/12 over n = 60/11: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)
     n, p = 60 / 11, 7 / 12
-    center, half = (p + Z**2 / (2 * n)) / (1 + Z**2 / n), Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2)) / (1 + Z**2 / n)
+    center, half = (
+        (p + Z**2 / (2 * n)) / (1 + Z**2 / n),
+        Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2)) / (1 + Z**2 / n),
+    )
     assert (row["success_rate_ci_low"], row["success_rate_ci_high"]) == (
-        pytest.approx(center - half, **EXACT), pytest.approx(center + half, **EXACT))
+        pytest.approx(center - half, **EXACT),
+        pytest.approx(center + half, **EXACT),
+    )
     assert (row["success_rate_ci_low"], row["success_rate_ci_high"]) == pytest.approx(
-        (0.23010920188444076, 0.8676845256326953), **EXACT)
+        (0.23010920188444076, 0.8676845256326953), **EXACT
+    )
     assert (row["success_rate_ci_low"], row["success_rate_ci_high"]) == pytest.approx(
-        proportion_confint(p * n, n, alpha=0.05, method="wilson"), abs=1e-9)
+        proportion_confint(p * n, n, alpha=0.05, method="wilson"), abs=1e-9
+    )
     # pass@k = mean over tasks of 1 - C(n-c,k)/C(n,k); t1 (c=4) is always 1.
     # k=2: t2 1-1/6, t3 1-3/6 -> (1 + 5/6 + 1/2)/3 = 7/9;  k=3: t2 1, t3 1-1/4 -> 11/12;  k=4: 1.
     assert row["pass_at_k"] == pytest.approx([7 / 12, 7 / 9, 11 / 12, 1.0], **EXACT)
@@ -71,29 +83,42 @@ def test_run_pass_at_k_rows(two_runs):
     rows = two_runs.query("SELECT k, tasks, pass_at_k, pass_hat_k FROM run_pass_at_k WHERE run_id = 'runB' ORDER BY k")
     # B: t1 3/4, t2 4/4, t3 2/4 (4 tries) and t4 1/1 (1 try): k=1 over 4 tasks, k >= 2 over 3.
     assert [(r["k"], r["tasks"]) for r in rows] == [(1, 4), (2, 3), (3, 3), (4, 3)]
-    assert [r["pass_at_k"] for r in rows] == pytest.approx([(0.75 + 1 + 0.5 + 1) / 4, (1 + 1 + 5 / 6) / 3, 1.0, 1.0],
-                                                           **EXACT)  # fmt: skip
+    assert [r["pass_at_k"] for r in rows] == pytest.approx(
+        [(0.75 + 1 + 0.5 + 1) / 4, (1 + 1 + 5 / 6) / 3, 1.0, 1.0], **EXACT
+    )
     assert [r["pass_hat_k"] for r in rows] == pytest.approx(
-        [(0.75 + 1 + 0.5 + 1) / 4, (1 / 2 + 1 + 1 / 6) / 3, (1 / 4 + 1) / 3, 1 / 3], **EXACT)
+        [(0.75 + 1 + 0.5 + 1) / 4, (1 / 2 + 1 + 1 / 6) / 3, (1 / 4 + 1) / 3, 1 / 3], **EXACT
+    )
 
 
 def test_compare_by_hand(two_runs):
-    tasks = two_runs.query("SELECT task_id, change, a_successes, b_successes, success_rate_diff "
-                           "FROM compare_tasks('runA', 'runB')")  # fmt: skip
+    tasks = two_runs.query(
+        "SELECT task_id, change, a_successes, b_successes, success_rate_diff FROM compare_tasks('runA', 'runB')"
+    )
     assert [tuple(t.values()) for t in tasks] == [
-        ("t1", "down", 4, 3, -0.25), ("t2", "up", 2, 4, 0.5), ("t3", "up", 1, 2, 0.25), ("t4", "only_b", None, 1, None)]
+        ("t1", "down", 4, 3, -0.25),
+        ("t2", "up", 2, 4, 0.5),
+        ("t3", "up", 1, 2, 0.25),
+        ("t4", "only_b", None, 1, None),
+    ]
     metrics = {m["metric"]: m for m in two_runs.query("SELECT * FROM compare_metrics('runA', 'runB')")}
     assert list(metrics) == ["success", "tokens", "duration_ms", "cost_usd"]  # no energy on either side
     success = metrics["success"]
     # Paired differences d = -1/4, 1/2, 1/4: mean 1/6, sample variance (25 + 16 + 1)/144/2 = 7/48,
     # standard error sqrt(7/48 / 3) = sqrt(7)/12. Signs: 2 up, 1 down -> 2 P(X <= 1 | n=3) = 2 * 4/8 = 1.
-    assert (success["tasks"], success["tasks_up"], success["tasks_down"], success["test"]) == (3, 2, 1, "sign_test_exact")
+    assert (success["tasks"], success["tasks_up"], success["tasks_down"], success["test"]) == (
+        3,
+        2,
+        1,
+        "sign_test_exact",
+    )
     assert success["a_value"] == pytest.approx(7 / 12, **EXACT)
     assert success["b_value"] == pytest.approx(3 / 4, **EXACT)
     assert success["difference"] == pytest.approx(1 / 6, **EXACT)
     assert success["difference_se"] == pytest.approx(math.sqrt(7) / 12, **EXACT)
     assert (success["ci_low"], success["ci_high"]) == pytest.approx(
-        (1 / 6 - Z * math.sqrt(7) / 12, 1 / 6 + Z * math.sqrt(7) / 12), **EXACT)
+        (1 / 6 - Z * math.sqrt(7) / 12, 1 / 6 + Z * math.sqrt(7) / 12), **EXACT
+    )
     assert success["p_value"] == pytest.approx(1.0, **EXACT)
     tokens = metrics["tokens"]
     # d = +10, -10, +30: mean 10, deviations 0, -20, 20 -> variance 400, se 20/sqrt(3).
@@ -101,10 +126,22 @@ def test_compare_by_hand(two_runs):
     assert (tokens["a_value"], tokens["b_value"]) == pytest.approx((200.0, 210.0), **EXACT)
     assert metrics["cost_usd"]["difference"] == pytest.approx(0.25, **EXACT)
     summary = two_runs.one("SELECT * FROM compare_runs('runA', 'runB')")
-    assert (summary["a_tasks"], summary["b_tasks"], summary["paired_tasks"], summary["only_in_a"],
-            summary["only_in_b"], summary["tasks_up"], summary["tasks_down"], summary["tasks_same"]) == (
-        3, 4, 3, 0, 1, 2, 1, 0)  # fmt: skip
-    assert (summary["a_min_tries"], summary["a_max_tries"], summary["b_min_tries"], summary["b_max_tries"]) == (4, 4, 1, 4)
+    assert (
+        summary["a_tasks"],
+        summary["b_tasks"],
+        summary["paired_tasks"],
+        summary["only_in_a"],
+        summary["only_in_b"],
+        summary["tasks_up"],
+        summary["tasks_down"],
+        summary["tasks_same"],
+    ) == (3, 4, 3, 0, 1, 2, 1, 0)
+    assert (summary["a_min_tries"], summary["a_max_tries"], summary["b_min_tries"], summary["b_max_tries"]) == (
+        4,
+        4,
+        1,
+        4,
+    )
     assert summary["comparable"] is False
     assert summary["notes"] == "1 task(s) ran only in B (not paired)"
     assert summary["success_rate_diff"] == pytest.approx(1 / 6, **EXACT)
@@ -138,7 +175,8 @@ def test_one_task_with_tries_is_wilson_over_its_tries(store):
     assert (row["tasks"], row["effective_tries"], row["success_rate_ci_method"]) == (1, 4.0, "wilson")
     assert row["success_rate_se"] == pytest.approx(0.25, **EXACT)
     assert (row["success_rate_ci_low"], row["success_rate_ci_high"]) == pytest.approx(
-        proportion_confint(3, 4, method="wilson"), abs=1e-12)
+        proportion_confint(3, 4, method="wilson"), abs=1e-12
+    )
     assert row["pass_at_k"] == pytest.approx([3 / 4, 1.0, 1.0, 1.0], **EXACT)
     assert row["pass_hat_k"] == pytest.approx([3 / 4, 1 / 2, 1 / 4, 0.0], **EXACT)
 
@@ -150,10 +188,19 @@ def test_one_task_one_try(store):
     assert (row["success_rate"], row["effective_tries"]) == (1.0, 1.0)
     assert row["success_rate_ci_low"] == pytest.approx(1 / (1 + Z**2), **EXACT)
     assert row["success_rate_ci_high"] == 1.0
-    assert (row["success_rate_se"], row["mean_tokens"], row["mean_tokens_se"]) == (None, 7.0, None)  # one value: no spread
+    assert (row["success_rate_se"], row["mean_tokens"], row["mean_tokens_se"]) == (
+        None,
+        7.0,
+        None,
+    )  # one value: no spread
     store.add_run("single-b", {"t": [0]})
     success = store.one("SELECT * FROM compare_metrics('single', 'single-b') WHERE metric = 'success'")
-    assert (success["tasks"], success["difference"], success["difference_se"], success["ci_low"]) == (1, -1.0, None, None)
+    assert (success["tasks"], success["difference"], success["difference_se"], success["ci_low"]) == (
+        1,
+        -1.0,
+        None,
+        None,
+    )
     assert (success["test"], success["p_value"]) == ("mcnemar_exact", 1.0)  # one discordant pair: 2 * 1/2
 
 
@@ -188,7 +235,8 @@ def test_a_stopped_run_has_fewer_tries_on_some_tasks(store):
 def test_tries_stopped_by_ctrl_c_are_left_out(store):
     store.add_run("stopped", {"t1": [1, 0, None], "t2": [None]}, status="interrupted")
     assert store.query("SELECT task_id, tries, successes FROM task_stats") == [
-        {"task_id": "t1", "tries": 2, "successes": 1}]
+        {"task_id": "t1", "tries": 2, "successes": 1}
+    ]
     row = store.one("SELECT run_status, tasks, tries, success_rate FROM run_stats")
     assert row == {"run_status": "interrupted", "tasks": 1, "tries": 2, "success_rate": 0.5}
 
@@ -203,7 +251,9 @@ def test_pooled_runs_are_repeats(store):
     single.pop("run_id")
     assert pooled == single
     assert store.query("SELECT run_id, task_id, tries FROM run_group_task_stats('p1,p2') ORDER BY task_id") == [
-        {"run_id": "p1,p2", "task_id": "t1", "tries": 3}, {"run_id": "p1,p2", "task_id": "t2", "tries": 3}]
+        {"run_id": "p1,p2", "task_id": "t1", "tries": 3},
+        {"run_id": "p1,p2", "task_id": "t2", "tries": 3},
+    ]
     assert [r["k"] for r in store.query("SELECT k FROM run_group_pass_at_k('p1,p2') ORDER BY k")] == [1, 2, 3]
     assert store.query("SELECT * FROM run_group_stats('')") == []
     assert store.query("SELECT * FROM run_group_stats(NULL)") == []  # never "every run"
@@ -216,8 +266,9 @@ def test_runs_in_progress_are_flagged(store):
     summary = store.one("SELECT * FROM compare_runs('done', 'live')")
     assert (summary["in_progress"], summary["a_status"], summary["b_status"]) == (True, "completed", "running")
     assert summary["comparable"] is False  # t2 has not run in 'live' yet
-    assert summary["notes"] == ("1 task(s) ran only in A (not paired); "
-                                "still running: live (every number is provisional)")  # fmt: skip
+    assert summary["notes"] == (
+        "1 task(s) ran only in A (not paired); still running: live (every number is provisional)"
+    )
 
 
 def test_different_datasets_revisions_and_tasks_are_not_comparable(store):
@@ -225,14 +276,17 @@ def test_different_datasets_revisions_and_tasks_are_not_comparable(store):
     store.add_run("y", {"t1": [0], "t2": [1]}, dataset="org/other", revision="v2", prompts={"t2": "changed prompt"})
     summary = store.one("SELECT * FROM compare_runs('x', 'y')")
     assert summary["comparable"] is False
-    assert summary["notes"] == ("different datasets: org/suite vs org/other; different dataset revisions: v1 vs v2; "
-                                "1 task(s) changed prompt or expected answer between the runs")  # fmt: skip
+    assert summary["notes"] == (
+        "different datasets: org/suite vs org/other; different dataset revisions: v1 vs v2; "
+        "1 task(s) changed prompt or expected answer between the runs"
+    )
     assert (summary["a_dataset"], summary["b_dataset_revision"], summary["changed_tasks"]) == ("org/suite", "v2", 1)
     changed = store.query("SELECT task_id FROM compare_tasks('x', 'y') WHERE definition_changed")
     assert changed == [{"task_id": "t2"}]
     store.add_run("z", {"t1": [1], "t2": [1]}, dataset="org/suite", revision=None)
     assert store.one("SELECT notes FROM compare_runs('x', 'z')")["notes"] == (
-        "different dataset revisions: v1 vs (none)")
+        "different dataset revisions: v1 vs (none)"
+    )
 
 
 def test_agent_types_are_compared_separately(store):
@@ -242,8 +296,11 @@ def test_agent_types_are_compared_separately(store):
     rows = store.query("SELECT agent_type, paired_tasks, comparable, notes FROM compare_runs('both', 'tool-only')")
     assert rows == [
         {"agent_type": "code", "paired_tasks": 0, "comparable": False, "notes": "B did not evaluate code agents"},
-        {"agent_type": "tool", "paired_tasks": 2, "comparable": True, "notes": ""}]
-    assert [r["agent_type"] for r in store.query("SELECT * FROM run_stats WHERE run_id = 'both' ORDER BY agent_type")] == ["code", "tool"]
+        {"agent_type": "tool", "paired_tasks": 2, "comparable": True, "notes": ""},
+    ]
+    assert [
+        r["agent_type"] for r in store.query("SELECT * FROM run_stats WHERE run_id = 'both' ORDER BY agent_type")
+    ] == ["code", "tool"]
 
 
 def test_a_run_without_a_run_record(store):

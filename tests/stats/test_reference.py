@@ -10,7 +10,7 @@ from scipy.special import comb
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
-TOL = dict(abs=1e-9)
+TOL = {"abs": 1e-9}
 SEEDS = range(12)
 
 
@@ -26,7 +26,10 @@ def random_run(rng: np.random.Generator, tasks: int, tries: int, equal: bool) ->
 
 def random_values(rng: np.random.Generator, outcomes: dict, scale: float, digits: int = 3) -> dict[str, list]:
     """Per-task levels with noise around them, as tokens (digits=0: whole numbers) or durations look."""
-    values = {t: rng.normal(scale * rng.uniform(0.5, 2), scale / 10, len(flags)).round(digits) for t, flags in outcomes.items()}
+    values = {
+        t: rng.normal(scale * rng.uniform(0.5, 2), scale / 10, len(flags)).round(digits)
+        for t, flags in outcomes.items()
+    }
     return {t: [int(x) if digits == 0 else float(x) for x in v] for t, v in values.items()}
 
 
@@ -74,7 +77,8 @@ def test_run_stats_match_the_references(store, seed):
     for k in range(1, m.max() + 1):
         counted = m >= k
         assert row["pass_at_k"][k - 1] == pytest.approx(
-            np.mean([chen_pass_at_k(a, b, k) for a, b in zip(m[counted], s[counted])]), **TOL)
+            np.mean([chen_pass_at_k(a, b, k) for a, b in zip(m[counted], s[counted])]), **TOL
+        )
         assert row["pass_hat_k"][k - 1] == pytest.approx(np.mean(comb(s[counted], k) / comb(m[counted], k)), **TOL)
 
     for name, values in (("tokens", tokens), ("duration_ms", durations)):
@@ -86,7 +90,8 @@ def test_run_stats_match_the_references(store, seed):
             assert row[f"mean_{name}_se"] == pytest.approx(stats.sem(means), rel=1e-9)
         else:
             assert row[f"mean_{name}_se"] == pytest.approx(
-                np.sqrt(n / (n - 1) * np.sum((totals - mean * m) ** 2) / big_n**2), rel=1e-9)
+                np.sqrt(n / (n - 1) * np.sum((totals - mean * m) ** 2) / big_n**2), rel=1e-9
+            )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -105,19 +110,23 @@ def test_compare_matches_the_references(store, seed):
     d = fb - fa
     success = metrics["success"]
     assert (success["a_value"], success["b_value"], success["difference"]) == pytest.approx(
-        (fa.mean(), fb.mean(), d.mean()), **TOL)
+        (fa.mean(), fb.mean(), d.mean()), **TOL
+    )
     assert success["difference_se"] == pytest.approx(stats.sem(d), **TOL)
     z = stats.norm.ppf(0.975)
     assert (success["ci_low"], success["ci_high"]) == pytest.approx(
-        (max(-1, d.mean() - z * stats.sem(d)), min(1, d.mean() + z * stats.sem(d))), **TOL)
+        (max(-1, d.mean() - z * stats.sem(d)), min(1, d.mean() + z * stats.sem(d))), **TOL
+    )
     up, down = int(np.sum(d > 0)), int(np.sum(d < 0))
     assert (success["tasks_up"], success["tasks_down"]) == (up, down)
     sign_p = stats.binomtest(min(up, down), up + down, 0.5).pvalue if up + down else 1.0
     assert success["p_value"] == pytest.approx(sign_p, **TOL)
     if tries == 1:
         assert success["test"] == "mcnemar_exact"
-        table = [[np.sum((fa == 1) & (fb == 1)), np.sum((fa == 1) & (fb == 0))],
-                 [np.sum((fa == 0) & (fb == 1)), np.sum((fa == 0) & (fb == 0))]]  # fmt: skip
+        table = [
+            [np.sum((fa == 1) & (fb == 1)), np.sum((fa == 1) & (fb == 0))],
+            [np.sum((fa == 0) & (fb == 1)), np.sum((fa == 0) & (fb == 0))],
+        ]
         assert success["p_value"] == pytest.approx(mcnemar(table, exact=True).pvalue, **TOL)
     else:
         assert success["test"] == "sign_test_exact"
@@ -140,9 +149,12 @@ def test_sign_test_against_scipy(store, n):
 
 def test_pass_at_k_against_the_paper_on_every_small_case(store):
     cases = [(n, c, k) for n in range(1, 12) for c in range(n + 1) for k in range(1, n + 1)]
-    rows = store.query("SELECT n, c, k, pass_at_k(n, c, k) AS at, pass_hat_k(n, c, k) AS hat "
-                       "FROM (SELECT unnest(?::INTEGER[][]) AS t) AS cases, "
-                       "LATERAL (SELECT t[1] AS n, t[2] AS c, t[3] AS k)", [[list(case) for case in cases]])  # fmt: skip
+    rows = store.query(
+        "SELECT n, c, k, pass_at_k(n, c, k) AS at, pass_hat_k(n, c, k) AS hat "
+        "FROM (SELECT unnest(?::INTEGER[][]) AS t) AS cases, "
+        "LATERAL (SELECT t[1] AS n, t[2] AS c, t[3] AS k)",
+        [[list(case) for case in cases]],
+    )
     assert len(rows) == len(cases)
     for row in rows:
         assert row["at"] == pytest.approx(chen_pass_at_k(row["n"], row["c"], row["k"]), **TOL)

@@ -121,7 +121,12 @@ SELECT
     r.cost_usd,
     e.gpu_energy_wh AS energy_wh
 FROM results AS r
-LEFT JOIN task_gpu_energy AS e ON e.run_id = r.run_id AND e.trace_id = r.trace_id
+LEFT JOIN (
+    -- The range (run ids are time-ordered) is what reaches task_gpu_energy's scan of the task facts: a
+    -- list filter would not, and every comparison would read the whole store's task facts.
+    SELECT * FROM task_gpu_energy
+    WHERE ids IS NULL OR run_id BETWEEN list_min(run_id_list(ids)) AND list_max(run_id_list(ids))
+) AS e ON e.run_id = r.run_id AND e.trace_id = r.trace_id
 WHERE (ids IS NULL OR list_contains(run_id_list(ids), r.run_id))
   AND r.stop_reason IS DISTINCT FROM 'interrupted';
 
@@ -186,8 +191,12 @@ FROM (SELECT *, unnest(range(1, tries + 1)) AS k FROM stats_by_task(ids))
 GROUP BY run_group, agent_type, k;
 
 -- stats_by_run(ids): per run group and agent type, every figure of the run_stats view (described there).
+-- by_task is read three times and computed once (DuckDB materializes a CTE used more than once).
 CREATE OR REPLACE MACRO stats_by_run(ids) AS TABLE
-WITH task_counts AS (
+WITH by_task AS (
+    SELECT * FROM stats_by_task(ids)
+),
+task_counts AS (
     SELECT run_group, agent_type,
            count(*) AS tasks,
            sum(tries)::BIGINT AS tries,
@@ -195,7 +204,7 @@ WITH task_counts AS (
            max(tries) AS max_tries,
            sum(successes)::BIGINT AS successes,
            avg(success_rate) AS pass_at_1
-    FROM stats_by_task(ids)
+    FROM by_task
     GROUP BY run_group, agent_type
 ),
 metric_values AS (
@@ -213,24 +222,33 @@ metric_values AS (
     FROM stats_run_values(ids)
     GROUP BY run_group, agent_type
 ),
-pass_lists AS (
+pass_lists AS (  -- stats_pass_at_k's rows as lists (the same averages, over by_task)
     SELECT run_group, agent_type,
            list(pass_at_k ORDER BY k) AS pass_at_k,
            list(pass_hat_k ORDER BY k) AS pass_hat_k
-    FROM stats_pass_at_k(ids)
+    FROM (
+        SELECT run_group, agent_type, k,
+               avg(pass_at_k(tries, successes, k)) AS pass_at_k,
+               avg(pass_hat_k(tries, successes, k)) AS pass_hat_k
+        FROM (SELECT *, unnest(range(1, tries + 1)) AS k FROM by_task)
+        GROUP BY run_group, agent_type, k
+    )
     GROUP BY run_group, agent_type
 ),
 statuses AS (
-    SELECT run_group,
+    SELECT g.run_group,
            CASE
                WHEN bool_or(i.status = 'running') THEN 'running'
                WHEN count(i.run_id) < count(*) THEN 'unknown'
                WHEN count(DISTINCT i.status) = 1 THEN any_value(i.status)
                ELSE 'mixed'
            END AS run_status
-    FROM (SELECT DISTINCT run_group, run_id FROM stats_tries(ids)) AS g
+    FROM (
+        SELECT run_group, unnest(CASE WHEN ids IS NULL THEN [run_group] ELSE run_id_list(ids) END) AS run_id
+        FROM (SELECT DISTINCT run_group FROM by_task)
+    ) AS g
     LEFT JOIN run_info AS i USING (run_id)
-    GROUP BY run_group
+    GROUP BY g.run_group
 ),
 rates AS (
     SELECT c.*, m.* EXCLUDE (run_group, agent_type),
