@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from smoltrace.store import facts
+from smoltrace.store import facts, rules
 
 DB_ENV_VAR = "SMOLTRACE_DB"
 
@@ -55,12 +55,30 @@ def _derive_facts(conn: duckdb.DuckDBPyConnection) -> None:
     facts.rebuild(conn)
 
 
+#: Version 4's new fact columns (facts/tables.sql puts them last, where ALTER TABLE adds them).
+ADD_FACT_COLUMNS_SQL = (
+    "ALTER TABLE smoltrace_task_facts ADD COLUMN IF NOT EXISTS code_runs INTEGER",
+    "ALTER TABLE smoltrace_task_facts ADD COLUMN IF NOT EXISTS planning_steps INTEGER",
+)
+
+
+def _add_fact_columns(conn: duckdb.DuckDBPyConnection) -> None:
+    for statement in ADD_FACT_COLUMNS_SQL:
+        conn.execute(statement)
+
+
 #: Schema versions after the first, each with the step that brings a store of the version before it
 #: there. A step runs once per store, in order; ``smoltrace_schema_migrations`` records each version.
 #: Version 1 is the first release's schema (schema.sql alone, views over the raw spans).
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     2: _drop_tree_views,  # the derived facts tables (facts/tables.sql) exist from here on
     3: _derive_facts,
+    4: _derive_facts,  # the facts code_runs and planning_steps (SMOLTRACE's tool_called and steps)
+}
+#: Steps that change tables the views read: they run before the views are created (a view over a
+#: column the table does not have yet cannot be created), the version's MIGRATIONS step after them.
+TABLE_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    4: _add_fact_columns,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -90,11 +108,19 @@ def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
     if version == 0:  # a new store: nothing to migrate
         version = SCHEMA_VERSION
         conn.executemany(RECORD_VERSION_SQL, [[v] for v in range(1, SCHEMA_VERSION + 1)])
+    pending = sorted(v for v in MIGRATIONS if v > version)
+    for target in pending:
+        if target in TABLE_MIGRATIONS:
+            TABLE_MIGRATIONS[target](conn)
     for name in view_files():  # before the migrations, which may use the views' macros
         conn.execute(read_sql(name))
-    for target in sorted(v for v in MIGRATIONS if v > version):
+    rules.create_views(conn)  # the user's scoring rules, over the views just created
+    done = set()
+    for target in pending:
         log.warning("migrating the store to schema version %d", target)
-        MIGRATIONS[target](conn)
+        if MIGRATIONS[target] not in done:  # one rebuild of the facts serves every version that needs one
+            MIGRATIONS[target](conn)
+            done.add(MIGRATIONS[target])
         conn.execute(RECORD_VERSION_SQL, [target])
 
 

@@ -59,6 +59,7 @@ class Span:
     start: int
     duration: int
     attributes: dict = field(default_factory=dict)
+    status_message: str = ""  # set: the span ended with an error status
 
 
 @dataclass
@@ -101,7 +102,19 @@ def make_task(rng: random.Random, run_id: str, index: int, clock: list[int]) -> 
                                                        "llm.token_count.prompt": 99_999})  # fmt: skip
     lost: set[bytes] = set()
     for step_number in range(1, rng.randrange(1, 5)):
+        if rng.random() < 0.3:  # a planning step: the model called beside the steps, before this one
+            add("Model.generate", agent.span_id, {"openinference.span.kind": "LLM", "llm.model_name": "m",
+                "llm.token_count.prompt": rng.randrange(1, 500), "llm.token_count.completion": 7})  # fmt: skip
         step = add(f"Step {step_number}", agent.span_id, {"openinference.span.kind": "CHAIN"})
+        outcome = rng.choice(["ran", "ran", "failed while running", "not parsed", "tool step"])
+        if outcome == "ran":  # a CodeAgent step's observations
+            step.attributes["output.value"] = "Execution logs:\nhi\nLast output from code snippet:\nNone"
+        elif outcome == "failed while running":
+            step.status_message = "AgentExecutionError: Code execution failed at line 'x = 1/0'"
+        elif outcome == "not parsed":
+            step.status_message = "AgentParsingError: Error in code parsing"
+        else:
+            step.attributes["output.value"] = "Observation: 18°C"
         for _ in range(rng.randrange(0, 3)):
             counts = rng.choice([True, True, False])
             llm = add("Model.generate", step.span_id, {"openinference.span.kind": "LLM", "llm.model_name": "m",
@@ -117,6 +130,9 @@ def make_task(rng: random.Random, run_id: str, index: int, clock: list[int]) -> 
                                      "input.value": json.dumps({"x": rng.random()}), "output.value": "ok"})  # fmt: skip
         if rng.random() < 0.15:  # the task timed out here: this step (and the agent) never ended
             lost.update({step.span_id, agent.span_id})
+    if rng.random() < 0.3:  # the answer smolagents forces after max_steps: beside the steps, after them
+        add("Model.generate", agent.span_id, {"openinference.span.kind": "LLM", "llm.model_name": "m",
+                                              "llm.token_count.prompt": 3, "llm.token_count.completion": 4})  # fmt: skip
     if rng.random() < 0.1:  # a malformed value: NULL in its row, never a failed view
         root.attributes["smoltrace.task.expected_tool_calls"] = "abc"
     return Task(trace_id, spans, lost)
@@ -152,6 +168,9 @@ def to_request(spans: list[Span], run_id: str = "") -> bytes:
     for s in spans:
         span = scope.spans.add(trace_id=s.trace_id, span_id=s.span_id, parent_span_id=s.parent_id, name=s.name,
                                start_time_unix_nano=s.start, end_time_unix_nano=s.start + s.duration)  # fmt: skip
+        if s.status_message:
+            span.status.code = span.status.STATUS_CODE_ERROR
+            span.status.message = s.status_message
         for key, value in s.attributes.items():
             attribute = span.attributes.add(key=key)
             if isinstance(value, bool):
@@ -193,8 +212,8 @@ def derived_rows(conn) -> dict[str, list[tuple]]:
 
 
 def oracle(tasks: list[Task]) -> dict[str, tuple]:
-    """Per trace: (steps, llm calls, total tokens, tools used other than final_answer, final answers),
-    read from the spans that were sent, in plain Python."""
+    """Per trace: (steps, llm calls, total tokens, tools used other than final_answer, final answers,
+    code runs, planning steps), read from the spans that were sent, in plain Python."""
     expected = {}
     for task in tasks:
         sent = {s.span_id: s for s in task.spans if s.span_id not in task.lost}
@@ -221,7 +240,17 @@ def oracle(tasks: list[Task]) -> dict[str, tuple]:
         tools = sorted((s for s in sent.values() if s.attributes.get("openinference.span.kind") == "TOOL"),
                        key=lambda s: (s.start, s.span_id.hex()))  # fmt: skip
         used = [s.name for s in tools if s.name != "final_answer"]
-        expected[task.trace_id.hex()] = (steps, len(outer_llm), tokens, used, len(tools) - len(used))
+        step_spans = [s for s in sent.values() if s.name.startswith("Step ")]
+        code_runs = 0
+        if task.spans[0].attributes["smoltrace.agent.type"] == "code":
+            code_runs = sum(1 for s in step_spans if s.attributes.get("output.value", "").startswith("Execution logs:")
+                            or s.status_message.startswith("AgentExecutionError"))  # fmt: skip
+        last_step = {}  # parent span id -> start of the last step under it
+        for s in step_spans:
+            last_step[s.parent_id] = max(last_step.get(s.parent_id, 0), s.start)
+        planning = sum(1 for s in outer_llm if s.start < last_step.get(s.parent_id, 0))
+        expected[task.trace_id.hex()] = (steps, len(outer_llm), tokens, used, len(tools) - len(used), code_runs,
+                                         planning)  # fmt: skip
     return expected
 
 
@@ -258,10 +287,10 @@ def test_derived_facts_equal_a_rebuild_and_the_oracle(tmp_path, seed):
         traces = facts.rebuild(conn)
         rebuilt = derived_rows(conn)
         got = {
-            row[0]: (row[1], row[2], row[3], row[4], row[5])
+            row[0]: tuple(row[1:])
             for row in conn.execute(
-                "SELECT trace_id, steps, llm_calls, total_tokens, tools_used, final_answer_calls "
-                "FROM smoltrace_task_facts"
+                "SELECT trace_id, steps, llm_calls, total_tokens, tools_used, final_answer_calls, code_runs, "
+                "planning_steps FROM smoltrace_task_facts"
             ).fetchall()
         }
         runs = conn.execute("SELECT run_id, completed_tasks, status FROM runs ORDER BY run_id").fetchall()

@@ -49,7 +49,14 @@ SELECT trace_id, span_id, parent_span_id, span_name, start_time, duration_ns, st
        coalesce(f[3], f[4]) AS model_name,
        coalesce(TRY_CAST(f[5] AS BIGINT), TRY_CAST(f[6] AS BIGINT)) AS prompt_tokens,
        coalesce(TRY_CAST(f[7] AS BIGINT), TRY_CAST(f[8] AS BIGINT)) AS completion_tokens,
-       coalesce(f[9], f[10], span_name) AS tool_name
+       coalesce(f[9], f[10], span_name) AS tool_name,
+       -- An agent step that ran code: a CodeAgent step's observations begin with "Execution logs:", or
+       -- its code failed while running (smolagents' AgentExecutionError; a parsing error ran nothing).
+       -- smolagents records either as a python_interpreter call. NULL for spans that are not steps.
+       CASE WHEN span_name LIKE 'Step %'
+            THEN coalesce(json_extract_string(attributes, '$."output.value"') LIKE 'Execution logs:%', false)
+                 OR coalesce(status_message LIKE 'AgentExecutionError%', false)
+       END AS ran_code
 FROM fields;
 
 -- step: tree
@@ -229,7 +236,26 @@ tokens AS (
     FROM derive_llm GROUP BY trace_id
 ),
 step_counts AS (
-    SELECT trace_id, count(*) AS steps FROM derive_tree WHERE is_step GROUP BY trace_id
+    SELECT t.trace_id, count(*) AS steps, count(*) FILTER (WHERE s.ran_code) AS code_runs
+    FROM derive_tree AS t JOIN derive_spans AS s USING (trace_id, span_id)
+    WHERE t.is_step GROUP BY t.trace_id
+),
+-- Planning steps have no step span of their own: smolagents calls the model for a plan directly under
+-- the agent, just before the step that follows the plan. So a planning step is an outermost LLM call
+-- beside the agent's steps (same parent) that starts before its last step; the answer smolagents forces
+-- after max_steps also sits beside the steps, but after the last one, and is not a step.
+agent_steps AS (
+    SELECT t.trace_id, s.parent_span_id, max(s.start_time) AS last_step_start
+    FROM derive_tree AS t JOIN derive_spans AS s USING (trace_id, span_id)
+    WHERE t.is_step GROUP BY ALL
+),
+planning AS (
+    SELECT l.trace_id, count(*) AS planning_steps
+    FROM derive_llm AS l
+    JOIN derive_spans AS s USING (trace_id, span_id)
+    JOIN agent_steps AS a ON a.trace_id = s.trace_id AND a.parent_span_id = s.parent_span_id
+    WHERE s.start_time < a.last_step_start
+    GROUP BY l.trace_id
 ),
 span_counts AS (
     SELECT trace_id, count(*) AS span_count FROM derive_spans GROUP BY trace_id
@@ -250,11 +276,14 @@ SELECT ts.*,
        coalesce(tokens.completion_tokens, 0) AS completion_tokens,
        coalesce(tokens.total_tokens, 0) AS total_tokens,
        tokens.cost_usd,
-       span_counts.span_count
+       span_counts.span_count,
+       CASE WHEN ts.agent_type = 'code' THEN coalesce(step_counts.code_runs, 0) ELSE 0 END AS code_runs,
+       coalesce(planning.planning_steps, 0) AS planning_steps
 FROM derive_tasks AS ts
 LEFT JOIN tools USING (trace_id)
 LEFT JOIN tokens USING (trace_id)
 LEFT JOIN step_counts USING (trace_id)
+LEFT JOIN planning USING (trace_id)
 LEFT JOIN span_counts USING (trace_id);
 
 -- step: store

@@ -40,13 +40,16 @@ CREATE TABLE IF NOT EXISTS smoltrace_task_facts (
     final_answer_calls    INTEGER,     -- how many of them were final_answer
     expected_tool_runs    INTEGER,     -- how many times the expected tool ran (NULL: no expected tool)
     keywords_found        INTEGER,     -- expected keywords found in the response, case-insensitive
-    steps                 INTEGER,
+    steps                 INTEGER,     -- action steps (OpenInference "Step N" spans)
     llm_calls             INTEGER,
     prompt_tokens         BIGINT,
     completion_tokens     BIGINT,
     total_tokens          BIGINT,
     cost_usd              DOUBLE,
-    span_count            INTEGER      -- distinct spans of the trace stored so far
+    span_count            INTEGER,     -- distinct spans of the trace stored so far
+    -- Added in schema version 4 (at the end, where ALTER TABLE puts them in a store written before):
+    code_runs             INTEGER,     -- CodeAgent steps that ran code (smolagents' python_interpreter calls)
+    planning_steps        INTEGER      -- planning steps (smolagents' PlanningStep), counted once each
 );
 
 CREATE TABLE IF NOT EXISTS smoltrace_llm_calls (

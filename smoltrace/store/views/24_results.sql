@@ -1,37 +1,75 @@
 -- results: one row per task execution: the task's facts (smoltrace_task_facts, derived from the raw
 -- spans by facts/derive.sql) and SMOLTRACE's verdicts, which are rules over those facts and stay here,
--- in a view, so that a changed rule re-scores every stored run at once. Fixed against SMOLTRACE:
---   execution_time_ms is the task root span's duration (not a sum over the spans below it);
---   tokens and cost are summed over outermost LLM calls only.
+-- in a view, so that a changed rule re-scores every stored run at once. Each rule reads counts the
+-- facts already hold, so a verdict costs a few comparisons per row.
+--
+-- Verdicts: SMOLTRACE 0.1.1's rules (core.evaluate_single_test), except where it computes them wrongly:
+--   tool_called         a tool other than final_answer ran; for a CodeAgent, running code counts (smolagents
+--                       records each code step as a python_interpreter call). SMOLTRACE also counted tool
+--                       names that merely appear in the code text: here only tools that ran count.
+--   correct_tool        expected_tool 'multiple': at least expected_tool_calls (unset or 0: 1) tool calls of
+--                       any tool, code runs included; a named tool: it ran at least that many times (for
+--                       'python_interpreter', a CodeAgent's code runs count); no expected tool: tool_called.
+--   final_answer_called the agent called final_answer. SMOLTRACE also counted the answer smolagents forces
+--                       after max_steps (that stays visible as stop_reason = 'max_steps').
+--   response_correct    any expected keyword appears in the response, case-insensitive; no keywords: true.
+--   success             tool agents: tool_called, correct_tool, final_answer_called and response_correct;
+--                       code agents: tool_called, final_answer_called and response_correct.
+--   steps               action and planning steps, each once (SMOLTRACE also counted the final answer
+--                       event, and the last step twice at max_steps).
+-- Stricter checks, under their own names:
+--   all_keywords_present every expected keyword appears in the response, case-insensitive.
+--   answer_matches       the response is the task's expected answer (case and surrounding blanks ignored);
+--                        NULL when the task has none.
+-- Fixed against SMOLTRACE as well: execution_time_ms is the task root span's duration (not a sum over
+-- the spans below it); tokens and cost are summed over outermost LLM calls only.
 -- A task's share of the GPU energy is in task_gpu_energy (same trace_id), kept out of this view so
--- that results never reads the metric tables.
--- Verdicts (SMOLTRACE's rules):
---   tool_called         a tool other than final_answer was called
---   correct_tool        no expected tool, or the expected tool was called (at least expected_tool_calls
---                       times when that is set)
---   final_answer_called the agent ended with a final answer (stop_reason = 'final_answer')
---   response_correct    every expected keyword appears in the answer (case-insensitive)
---   success             tool agents: final answer, correct response, and the expected tool called;
---                       code agents: final answer and correct response (they need not call the exact tool)
+-- that results never reads the metric tables. Columns are only ever added (other views read these).
 CREATE OR REPLACE VIEW results AS
-WITH verdicts AS (
+WITH counted AS (
     SELECT
         *,
-        len(tools_used) > 0 AS tool_called,
-        expected_tool IS NULL
-            OR (expected_tool_runs > 0 AND expected_tool_runs >= coalesce(expected_tool_calls, 1)) AS correct_tool,
-        stop_reason = 'final_answer' AS final_answer_called,
-        keywords_found = len(expected_keywords) AS response_correct
+        len(tools_used) + coalesce(code_runs, 0) AS tool_runs,
+        coalesce(nullif(expected_tool_calls, 0), 1) AS required_calls,
+        coalesce(expected_tool_runs, 0)
+            + CASE WHEN expected_tool = 'python_interpreter' THEN coalesce(code_runs, 0) ELSE 0 END
+            AS expected_runs
     FROM smoltrace_task_facts
+),
+verdicts AS (
+    SELECT
+        *,
+        tool_runs > 0 AS tool_called,
+        CASE
+            WHEN expected_tool = 'multiple' THEN tool_runs >= required_calls
+            WHEN expected_tool IS NOT NULL THEN expected_runs >= required_calls
+            ELSE tool_runs > 0
+        END AS correct_tool,
+        final_answer_calls > 0 AS final_answer_called,
+        len(expected_keywords) = 0 OR keywords_found > 0 AS response_correct
+    FROM counted
 )
 SELECT
     run_id, model, provider, agent_type, task_id, task_uid, difficulty, category, prompt,
     expected_tool, expected_tool_calls, expected_keywords, tools_used, tool_called, correct_tool,
     final_answer_called, response_correct,
     CASE agent_type
-        WHEN 'code' THEN final_answer_called AND response_correct
-        ELSE final_answer_called AND response_correct AND correct_tool
+        WHEN 'code' THEN tool_called AND final_answer_called AND response_correct
+        ELSE tool_called AND correct_tool AND final_answer_called AND response_correct
     END AS success,
-    steps, llm_calls, response, expected_answer, error, stop_reason, trace_id,
-    execution_time_ms, prompt_tokens, completion_tokens, total_tokens, cost_usd, start_time
+    steps + coalesce(planning_steps, 0) AS steps,
+    llm_calls, response, expected_answer, error, stop_reason, trace_id,
+    execution_time_ms, prompt_tokens, completion_tokens, total_tokens, cost_usd, start_time,
+    start_time AS evaluation_date,
+    steps AS action_steps,
+    coalesce(planning_steps, 0) AS planning_steps,
+    coalesce(code_runs, 0) AS code_runs,
+    tool_calls,
+    final_answer_calls,
+    keywords_found,
+    keywords_found = len(expected_keywords) AS all_keywords_present,
+    CASE WHEN expected_answer IS NOT NULL
+         THEN lower(trim(coalesce(response, ''))) = lower(trim(expected_answer))
+    END AS answer_matches,
+    repeat_index
 FROM verdicts;

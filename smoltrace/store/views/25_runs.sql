@@ -29,7 +29,12 @@ SELECT
     finished_started_at + to_microseconds((finished_duration_ns / 1000)::BIGINT) AS finished_at,
     finished_duration_ns / 1e6 AS duration_ms,
     TRY_CAST(coalesce(finished, announced)->>'smoltrace.run.max_steps' AS INTEGER) AS max_steps,
-    coalesce(finished, announced)->>'smoltrace.version' AS smoltrace_version
+    coalesce(finished, announced)->>'smoltrace.version' AS smoltrace_version,
+    -- SMOLTRACE 0.1's grouping labels (--use-case, --team, --purpose, --suite-version); NULL when not given
+    nullif(coalesce(finished, announced)->>'smoltrace.run.use_case', '') AS use_case,
+    nullif(coalesce(finished, announced)->>'smoltrace.run.team', '') AS team,
+    nullif(coalesce(finished, announced)->>'smoltrace.run.purpose', '') AS purpose,
+    nullif(coalesce(finished, announced)->>'smoltrace.run.suite_version', '') AS suite_version
 FROM run_spans;
 
 -- runs: run_info with the run's progress: completed_tasks counts the task executions stored so far,
