@@ -355,6 +355,8 @@ def create_query_routes(collector) -> list[Route]:
         Route(VIEWS_PATH, api.list_views, methods=["GET"]),
         Route(VIEWS_PATH + "/{name}", api.view_rows, methods=["GET"]),
         Route(RUNS_PATH + "/{run_id}", _delete_run_handler(collector, api), methods=["DELETE"]),
+        Route(RULES_PATH, _add_rule_handler(collector, api), methods=["POST"]),
+        Route(RULES_PATH + "/{name}", _drop_rule_handler(collector, api), methods=["DELETE"]),
     ]
 
 
@@ -388,3 +390,72 @@ def _delete_run_handler(collector, api: QueryAPI):
         return JSONResponse({"run_id": run_id, "deleted": counts})
 
     return delete_run
+
+
+# -- admin: scoring rules (smoltrace-rules add/drop while a collector runs) ----------------------------
+
+RULES_PATH = "/api/rules"
+#: smoltrace.store.rules' errors -> HTTP status (anything else it refuses: 400).
+RULE_ERROR_STATUS = {"RuleExists": 409, "RuleNotFound": 404}
+
+
+async def _rule_change(collector, api: QueryAPI, request: Request, change) -> Response:
+    """Run ``change(connection)`` on the writer thread (the store's single writer), mapping refusals."""
+    if not api._authorized(request):
+        return api._unauthorized()
+    from starlette.concurrency import run_in_threadpool
+
+    from smoltrace.store import rules
+
+    try:
+        return JSONResponse(*await run_in_threadpool(collector.writer.run_exclusive, change))
+    except rules.RuleError as exc:
+        return _error(str(exc), RULE_ERROR_STATUS.get(type(exc).__name__, 400))
+    except duckdb.Error as exc:
+        return _error(str(exc), 500)
+
+
+def _add_rule_handler(collector, api: QueryAPI):
+    """``POST /api/rules`` with ``{"name", "expression", "description"}``: check and store a scoring rule
+    and regenerate the views that read the rules. Answers 201 with the rule; 400 when it is refused (the
+    message says why), 409 when the name is taken."""
+
+    async def add_rule(request: Request) -> Response:
+        from smoltrace.store import rules
+
+        if not api._authorized(request):
+            return api._unauthorized()
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error("the body must be a JSON object: {\"name\", \"expression\", \"description\"}")
+        if not isinstance(body, dict):
+            return _error("the body must be a JSON object: {\"name\", \"expression\", \"description\"}")
+        name, expression, description = body.get("name"), body.get("expression"), body.get("description")
+
+        def change(conn):
+            rule = rules.add_rule(conn, name, expression, description)
+            log.info("scoring rule %s added: %s", rule.name, rule.expression)
+            return rules.rule_record(rule), 201
+
+        return await _rule_change(collector, api, request, change)
+
+    return add_rule
+
+
+def _drop_rule_handler(collector, api: QueryAPI):
+    """``DELETE /api/rules/{name}``: drop a scoring rule. Answers ``{"dropped": name}``; 404 when none."""
+
+    async def drop_rule(request: Request) -> Response:
+        from smoltrace.store import rules
+
+        name = request.path_params["name"]
+
+        def change(conn):
+            rules.drop_rule(conn, name)
+            log.info("scoring rule %s dropped", name)
+            return {"dropped": name}, 200
+
+        return await _rule_change(collector, api, request, change)
+
+    return drop_rule

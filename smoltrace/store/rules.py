@@ -18,7 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -43,13 +46,22 @@ EXISTS_SQL = "SELECT count(*) FROM smoltrace_scoring_rules WHERE name = ?"
 DELETE_SQL = "DELETE FROM smoltrace_scoring_rules WHERE name = ?"
 #: One rule's rows in rule_results: the SELECT that is checked, and then appended to the view.
 BRANCH_SQL = "SELECT '{name}' AS rule, coalesce(({expression}), false) AS passed, * FROM results"
-#: The expression's own type, on no rows (binds it: unknown columns, aggregates, wrong types).
-TYPE_SQL = "SELECT ({expression}) AS passed FROM results LIMIT 0"
+#: The expression's own type, on no rows, beside every column as in the view (so it binds as it will
+#: there: an unknown column, or an aggregate over all rows, fails here).
+TYPE_SQL = "SELECT ({expression}) AS passed, * FROM results LIMIT 0"
 VIEW_FILE = "views/30_rule_results.sql"
 
 
 class RuleError(ValueError):
     """A rule that cannot be stored or used; the message says why, in one line."""
+
+
+class RuleExists(RuleError):
+    """A rule of that name is stored already."""
+
+
+class RuleNotFound(RuleError):
+    """No rule of that name is stored."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +188,7 @@ def add_rule(conn: duckdb.DuckDBPyConnection, name: str, expression: str, descri
     conn.begin()
     try:
         if conn.execute(EXISTS_SQL, [name]).fetchone()[0]:
-            raise RuleError(f"rule {name!r} already exists: drop it first (smoltrace-rules drop {name})")
+            raise RuleExists(f"rule {name!r} already exists: drop it first (smoltrace-rules drop {name})")
         conn.execute(INSERT_SQL, [name, expression, description or None])
         create_views(conn)
         conn.commit()
@@ -192,10 +204,90 @@ def drop_rule(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     conn.begin()
     try:
         if not conn.execute(EXISTS_SQL, [name]).fetchone()[0]:
-            raise RuleError(f"no rule named {name!r}")
+            raise RuleNotFound(f"no rule named {name!r}")
         conn.execute(DELETE_SQL, [name])
         create_views(conn)
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
+
+
+# -- wherever the store is: through the collector that holds it, else the file ----------------------
+
+RULES_PATH = "/api/rules"  # the collector's route (collector/query_api.py)
+HTTP_TIMEOUT_S = 60.0
+#: HTTP status of the collector's answer -> the error raised here.
+STATUS_ERRORS = {404: RuleNotFound, 409: RuleExists}
+
+
+def rule_record(rule: Rule) -> dict:
+    """A rule as JSON-safe values (``created_at`` as ISO 8601 text)."""
+    return {key: readonly.json_safe(value) for key, value in asdict(rule).items()}
+
+
+def _collector_request(info: dict, method: str, path: str, body: dict | None, token: str | None) -> dict:
+    url = info["http_endpoint"].rstrip("/") + path
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("accept", "application/json")
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error") or exc.reason
+        except ValueError:
+            message = exc.reason
+        if exc.code == 401:
+            hint = "check --token / SMOLTRACE_TOKEN" if token else "pass --token or set SMOLTRACE_TOKEN"
+            raise RuleError(f"the collector refused the request: {message} ({hint})") from None
+        raise STATUS_ERRORS.get(exc.code, RuleError)(str(message)) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise RuleError(f"a collector holds the store but did not answer at {url}: {getattr(exc, 'reason', exc)}") from None
+
+
+def _open_file(path: Path) -> duckdb.DuckDBPyConnection:
+    from smoltrace.store.database import DB_ENV_VAR, connect
+
+    if not path.exists():
+        raise RuleError(f"no smoltrace store at {path}: pass --db or set ${DB_ENV_VAR}")
+    try:
+        return connect(path)
+    except duckdb.Error as exc:
+        raise RuleError(f"cannot open {path}: {_first_line(exc)}") from None
+
+
+def add_to_store(db_path: str | Path | None, name: str, expression: str, description: str | None = None,
+                 token: str | None = None) -> dict:  # fmt: skip
+    """``add_rule`` on the store at ``db_path`` (default: the usual store), through the collector's
+    writer when a collector holds it (DuckDB has one writer per file), else on the file."""
+    from smoltrace.collector.discovery import running_collector_for
+    from smoltrace.store.reader import resolve_db_path
+
+    path = resolve_db_path(db_path)
+    check_name(name)
+    info = running_collector_for(path)
+    if info is not None:
+        body = {"name": name, "expression": expression, "description": description}
+        return _collector_request(info, "POST", RULES_PATH, body, token)
+    with _open_file(path) as conn:
+        return rule_record(add_rule(conn, name, expression, description))
+
+
+def drop_from_store(db_path: str | Path | None, name: str, token: str | None = None) -> None:
+    """``drop_rule`` on the store at ``db_path``, through its collector when one holds it."""
+    from smoltrace.collector.discovery import running_collector_for
+    from smoltrace.store.reader import resolve_db_path
+
+    path = resolve_db_path(db_path)
+    info = running_collector_for(path)
+    if info is not None:
+        _collector_request(info, "DELETE", f"{RULES_PATH}/{urllib.request.quote(name, safe='')}", None, token)
+        return
+    with _open_file(path) as conn:
+        drop_rule(conn, name)
