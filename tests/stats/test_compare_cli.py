@@ -154,3 +154,21 @@ def test_through_the_query_api(compared):
         through_api = json.loads(compare("runA", "runB", "--db", str(compared), "--format", "json").output)
     on_file = json.loads(compare("runA", "runB", "--db", str(compared), "--format", "json").output)
     assert through_api == on_file
+
+
+def test_a_store_without_the_statistics_views(tmp_path):
+    import duckdb
+
+    from smoltrace.store import database
+
+    path = tmp_path / "old.duckdb"
+    database.connect(path).close()
+    with duckdb.connect(str(path)) as conn:  # as a store last written by a smoltrace before these views
+        conn.execute("DROP MACRO TABLE compare_runs")
+        conn.execute("DROP MACRO run_id_list")
+    result = compare("a", "b", "--db", str(path))
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: the store has no statistics views yet: open it once with smoltrace-collector or smoltrace-eval "
+        "(a writable open creates them), then compare again"
+    )
