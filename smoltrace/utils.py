@@ -1,7 +1,7 @@
 """SMOLTRACE's public helpers, same names and return shapes (see its README's "Advanced: Manual dataset
 management"). They accept what ``smoltrace.core.run_evaluation`` returns and delegate to
-``smoltrace.hub``; the numbers come from the store's views (or, without a store, the same rules
-computed in Python, ``smoltrace.hub.aggregate``).
+``smoltrace.hub``; the numbers come from the store's views (or, without a store, the same views run
+over the given rows in an in-memory database, ``smoltrace.store.memory``).
 """
 
 from __future__ import annotations
@@ -89,16 +89,16 @@ def push_results_to_hf(
     )
 
 
-def _view_rows(run_id: str) -> list[dict]:
-    """The run's leaderboard view rows from the default store (collector or file), [] when unavailable."""
+def _view_row(run_id: str) -> dict | None:
+    """The run's leaderboard view row from the default store (collector or file); None when unavailable."""
+    from smoltrace.runner.outputs import fetch_leaderboard_row
     from smoltrace.store.reader import open_reader
-    from smoltrace.runner.outputs import fetch_leaderboard_rows
 
     try:
         with open_reader(None, os.environ.get("SMOLTRACE_TOKEN")) as reader:
-            return fetch_leaderboard_rows(reader, run_id)
+            return fetch_leaderboard_row(reader, run_id)
     except Exception:  # noqa: BLE001 - no store: compute from the results
-        return []
+        return None
 
 
 def compute_leaderboard_row(
@@ -120,15 +120,18 @@ def compute_leaderboard_row(
     suite_version: str | None = None,
     view_rows: list[dict] | None = None,
 ) -> dict:
-    """The leaderboard row for ``agent_type`` (``tool``, ``code`` or ``both``) plus dataset references.
+    """SMOLTRACE's leaderboard row for ``agent_type`` (``tool``, ``code`` or ``both``) plus dataset references.
 
-    For one agent type the row is the ``leaderboard`` view's, read from the store when the run is there
-    (``view_rows`` may be passed to skip the lookup); otherwise, and for ``both`` (which has no view
-    row), the same columns are computed from ``all_results`` by the view's rules. ``use_case``, ``team``,
+    When the store holds the run and its ``leaderboard`` row is for the same agent type (``both`` for a
+    run of both), that row is returned (``view_rows`` may be passed to skip the lookup). Otherwise the
+    row is computed from ``all_results`` (only ``agent_type``'s rows, unless ``both``) by the same view,
+    run over those rows in an in-memory database (``smoltrace.store.memory``). ``use_case``, ``team``,
     ``purpose`` and ``suite_version`` (SMOLTRACE 0.1's grouping fields) are set when given, normalised as
     ``smoltrace-eval --use-case`` normalises them; otherwise the row keeps the run's own (or None).
+    ``submitted_by`` is filled in when the row is published (the token's Hub account).
     """
     from smoltrace.runner.config import PURPOSES, normalize_label
+    from smoltrace.store.memory import leaderboard_rows
 
     if purpose is not None and purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {', '.join(PURPOSES)} (got {purpose!r})")
@@ -138,19 +141,17 @@ def compute_leaderboard_row(
         "purpose": purpose,
         "suite_version": normalize_label(suite_version),
     }
-    from smoltrace.hub.aggregate import leaderboard_row
-
-    results = [row for rows in all_results.values() for row in rows]
-    run_id = run_id or (results[0]["run_id"] if results else None)
-    row = None
-    if agent_type != "both":
-        rows = view_rows if view_rows is not None else _view_rows(run_id)
-        row = next((dict(r) for r in rows if r.get("agent_type") == agent_type), None)
-        results = all_results.get(agent_type, [])
+    every_row = [row for rows in all_results.values() for row in rows]
+    results = every_row if agent_type == "both" else list(all_results.get(agent_type, []))
+    run_id = run_id or next((row.get("run_id") for row in every_row), None)
+    candidates = view_rows if view_rows is not None else [r for r in [_view_row(run_id)] if r]
+    row = next((dict(r) for r in candidates if r.get("agent_type") == agent_type), None)
     if row is None:
-        gpu_summary = (metric_data or {}).get("aggregates") or {}
-        task_energy = (metric_data or {}).get("task_energy") or []
-        row = leaderboard_row(results, agent_type, {"dataset": dataset_used}, gpu_summary, task_energy)
+        if not results:
+            raise ValueError(f"no {agent_type} results to compute a leaderboard row from")
+        run = {"run_id": run_id, "dataset": dataset_used, "agent_types": "tool,code" if agent_type == "both" else agent_type}
+        gpu_summary = (metric_data or {}).get("gpu_summary") or None
+        (row,) = leaderboard_rows([{**r, "run_id": run_id} for r in results], run, gpu_summary)
     row.update(
         {
             "run_id": run_id,

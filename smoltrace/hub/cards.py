@@ -18,9 +18,9 @@ DATA_GLOB = "data/*.parquet"
 INTROS = {
     "results": "One row per task execution (task × agent type): verdicts, steps, tokens, duration, cost.",
     "traces": (
-        "One row per OpenTelemetry span of the run's task traces. `attributes` and `events` are JSON "
-        "text; parse them with `json.loads`. Each task execution is one trace whose root span is "
-        "`smoltrace.task`."
+        "One row per task execution (an OpenTelemetry trace whose root span is `smoltrace.task`), with its "
+        "totals (`total_tokens`, `total_duration_ms`, `total_cost_usd`). `spans` is JSON text: parse it with "
+        "`json.loads` for the trace's spans, their attributes and events."
     ),
     "metrics": "GPU metrics of the run: one row per GPU × sample time (the `gpu_metrics` view).",
     "metrics_summary": (
@@ -28,8 +28,9 @@ INTROS = {
         "summary row for the run (`gpu_count` and `sample_count` are 0), so that it still loads."
     ),
     "leaderboard": (
-        "One row per run × agent type (the `leaderboard` view), with the names of the run's "
-        "results/traces/metrics datasets. Publishing a run again replaces its rows."
+        "One row per run (the `leaderboard` view: SMOLTRACE's leaderboard row, `agent_type` `both` for a run "
+        "of both agent types), with the names of the run's results/traces/metrics datasets. Publishing a run "
+        "again replaces its row."
     ),
 }
 

@@ -1,7 +1,9 @@
-"""The shared ``{user}/smoltrace-leaderboard`` dataset: read, upsert by (run_id, agent_type), write back.
+"""The shared ``{user}/smoltrace-leaderboard`` dataset: read, upsert by run_id, write back.
 
+A row is SMOLTRACE's leaderboard row, one per run (``agent_type`` ``both`` for a both-agents run).
 SMOLTRACE appended a row per publish, so publishing twice duplicated a run. Here the existing Parquet
-is downloaded, rows with the same (run_id, agent_type) are replaced, the schemas are unioned (rows
+is downloaded, the run's rows are replaced (including the per-agent-type rows that smoltrace versions
+before 0.2 published for it), the schemas are unioned (rows
 written by an older version, missing newer columns, load with nulls there) and the result is written
 back as one file in one commit. The commit names the revision it was computed from
 (``parent_commit``): if someone else updated the leaderboard meanwhile the Hub answers 412 and the
@@ -21,7 +23,7 @@ from smoltrace.hub.errors import http_status
 from smoltrace.hub.tables import parquet_to_table, rows_to_table, union_tables
 from smoltrace.hub.upload import push_table
 
-KEY = ("run_id", "agent_type")
+KEY = ("run_id",)
 DATASET_COLUMNS = ("results_dataset", "traces_dataset", "metrics_dataset")
 
 

@@ -3,9 +3,9 @@
 ``publish_run(reader, run_id, token=...)`` creates (or updates)::
 
     {user}/smoltrace-results-{timestamp}   one row per task execution (the results view)
-    {user}/smoltrace-traces-{timestamp}    one row per span of the run's task traces
+    {user}/smoltrace-traces-{timestamp}    one row per task trace, its spans inside
     {user}/smoltrace-metrics-{timestamp}   gpu_metrics rows, or one summary row when there are none
-    {user}/smoltrace-leaderboard           one row per run × agent type, upserted
+    {user}/smoltrace-leaderboard           one row per run, upserted
 
 Idempotence: publishing the same run again reuses its datasets instead of creating new ones. The
 names come, in order of preference, from ``timestamp=`` (explicit), from the leaderboard (its rows
@@ -157,8 +157,7 @@ def leaderboard_rows(data: RunData, names: tuple[str, str, str], username: str) 
     user must not become ``<user>``)."""
     refs = dict(zip(leaderboard_repo.DATASET_COLUMNS, names))
     published_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    return [{**row, **refs, "dataset_used": row.get("dataset"), "submitted_by": username, "published_at": published_at}
-            for row in data.leaderboard]  # fmt: skip
+    return [{**row, **refs, "submitted_by": username, "published_at": published_at} for row in data.leaderboard]
 
 
 def _owner_of(api: HfApi, repo_id: str, run_id: str) -> str:

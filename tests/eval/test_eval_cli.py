@@ -45,7 +45,7 @@ def test_json_output_is_read_from_the_views(tmp_path):
     results = json.loads((folder / "results.json").read_text())
     stored = store_rows(db, "SELECT task_id, stop_reason, steps, total_tokens FROM results WHERE run_id = 'cli-run' "
                             "ORDER BY task_id")  # fmt: skip
-    assert [{k: r[k] for k in ("task_id", "stop_reason", "steps", "total_tokens")} for r in results["tool"]] == stored
+    assert [{k: r[k] for k in ("task_id", "stop_reason", "steps", "total_tokens")} for r in results] == stored
     assert [r["stop_reason"] for r in stored] == ["max_steps", "max_steps"]
     leaderboard = json.loads((folder / "leaderboard_row.json").read_text())
     assert (leaderboard["run_id"], leaderboard["provider"], leaderboard["run_status"], leaderboard["total_tests"]) == (

@@ -29,7 +29,8 @@ def test_a_successful_tool_agent_task(evaluation):
     # gpt-4o-mini prices from litellm's bundled map, recorded on the spans: 20 x 1.5e-7 + 40 x 6e-7
     assert row["cost_usd"] == pytest.approx(20 * 1.5e-07 + 40 * 6e-07)
     assert dataset.endswith(".json")
-    assert metrics == {"run_id": run_id, "gpu_metrics": [], "aggregates": {}, "task_energy": []}
+    assert metrics == {"run_id": run_id, "resourceMetrics": [], "aggregates": [], "gpu_metrics": [], "gpu_summary": {},
+                       "task_energy": []}  # fmt: skip
     assert len(traces) == 1 and traces[0]["task_uid"] == "tool:weather_tokyo"
     # the agent span's output is the answer (not the repr of a RunResult with every step in it)
     (agent_span,) = evaluation.query("SELECT SpanAttributes->>'output.value' AS output FROM otel_traces "
@@ -64,30 +65,74 @@ def test_duration_is_the_root_span_duration(evaluation):
     assert span_sum["ms"] > 1.2 * root["ms"]  # what SMOLTRACE's sum over spans would have reported
 
 
+ANSWER = call("final_answer", answer="18°C, Clear")
+WEATHER = call("get_weather", location="Tokyo")
+
+
 @pytest.mark.parametrize(
     "name, task_changes, script, agent_type, expected",
     [
-        ("wrong tool", {}, [call("calculator", expression="1+1"), call("final_answer", answer="18°C, Clear")], "tool",
+        ("wrong tool", {}, [call("calculator", expression="1+1"), ANSWER], "tool",
          {"tools_used": ["calculator"], "tool_called": True, "correct_tool": False, "response_correct": True,
           "success": False}),
-        ("no tool", {}, [call("final_answer", answer="18°C, Clear")], "tool",
+        ("no tool", {}, [ANSWER], "tool",
          {"tools_used": [], "tool_called": False, "correct_tool": False, "success": False}),
-        ("missing keyword", {}, [call("get_weather", location="Tokyo"), call("final_answer", answer="18°C")], "tool",
-         {"correct_tool": True, "response_correct": False, "success": False}),
-        ("keywords ignore case", {}, [call("get_weather", location="Tokyo"), call("final_answer", answer="18°c, clear")],
-         "tool", {"response_correct": True, "success": True}),
-        ("too few calls", {"expected_tool_calls": 2},
-         [call("get_weather", location="Tokyo"), call("final_answer", answer="18°C, Clear")], "tool",
+        # SMOLTRACE's response_correct: any expected keyword; every keyword is all_keywords_present
+        ("one keyword of two", {}, [WEATHER, call("final_answer", answer="18°C")], "tool",
+         {"correct_tool": True, "response_correct": True, "all_keywords_present": False, "keywords_found": 1,
+          "success": True}),
+        ("no keyword", {}, [WEATHER, call("final_answer", answer="Cloudy")], "tool",
+         {"response_correct": False, "all_keywords_present": False, "keywords_found": 0, "success": False}),
+        ("no keywords expected", {"expected_keywords": []}, [WEATHER, call("final_answer", answer="Cloudy")], "tool",
+         {"response_correct": True, "all_keywords_present": True, "success": True}),
+        ("keywords ignore case", {}, [WEATHER, call("final_answer", answer="18°c, clear")],
+         "tool", {"response_correct": True, "all_keywords_present": True, "success": True}),
+        ("too few calls", {"expected_tool_calls": 2}, [WEATHER, ANSWER], "tool",
          {"correct_tool": False, "success": False}),
         ("enough calls", {"expected_tool_calls": 2},
-         [call("get_weather", location="Tokyo"), call("get_weather", location="Paris"),
-          call("final_answer", answer="18°C, Clear")], "tool",
+         [WEATHER, call("get_weather", location="Paris"), ANSWER], "tool",
          {"tools_used": ["get_weather", "get_weather"], "correct_tool": True, "success": True, "steps": 3}),
+        # no expected tool: correct_tool is tool_called
+        ("no expected tool, a tool called", {"expected_tool": None}, [WEATHER, ANSWER], "tool",
+         {"correct_tool": True, "success": True}),
+        ("no expected tool, none called", {"expected_tool": None}, [ANSWER], "tool",
+         {"tool_called": False, "correct_tool": False, "success": False}),
+        # "multiple": at least expected_tool_calls calls of any tool (default 1)
+        ("multiple, two tools", {"expected_tool": "multiple", "expected_tool_calls": 2},
+         [WEATHER, call("calculator", expression="1+1"), ANSWER], "tool",
+         {"tools_used": ["get_weather", "calculator"], "correct_tool": True, "success": True}),
+        ("multiple, one tool of two", {"expected_tool": "multiple", "expected_tool_calls": 2}, [WEATHER, ANSWER], "tool",
+         {"correct_tool": False, "success": False}),
+        ("multiple, no count", {"expected_tool": "multiple"}, [WEATHER, ANSWER], "tool",
+         {"correct_tool": True, "success": True}),
+        # a CodeAgent's code run is a tool call (smolagents records it as python_interpreter): tool_called
         ("code agent without the tool", {}, [say("<code>\nfinal_answer('18°C, Clear')\n</code>")], "code",
-         {"tools_used": [], "tool_called": False, "correct_tool": False, "success": True, "steps": 1}),
+         {"tools_used": [], "code_runs": 1, "tool_called": True, "correct_tool": False, "final_answer_called": True,
+          "success": True, "steps": 1}),
         ("code agent with the tool", {},
          [say("<code>\nfinal_answer(get_weather(location='Tokyo'))\n</code>")], "code",
-         {"tools_used": ["get_weather"], "correct_tool": True, "success": True, "response": "Tokyo, Japan: 18°C, Clear"}),
+         {"tools_used": ["get_weather"], "code_runs": 1, "correct_tool": True, "success": True,
+          "response": "Tokyo, Japan: 18°C, Clear"}),
+        # SMOLTRACE also counted a tool whose name merely appears in the code: here only tools that ran
+        ("code agent naming the tool", {},
+         [say("<code>\n# get_weather(location='Tokyo') is not needed\nfinal_answer('18°C, Clear')\n</code>")], "code",
+         {"tools_used": [], "code_runs": 1, "correct_tool": False, "success": True}),
+        ("code agent, multiple", {"expected_tool": "multiple", "expected_tool_calls": 2},
+         [say("<code>\nfinal_answer(get_weather(location='Tokyo'))\n</code>")], "code",
+         {"tool_calls": 2, "code_runs": 1, "correct_tool": True}),
+        ("code agent, python_interpreter", {"expected_tool": "python_interpreter"},
+         [say("<code>\nfinal_answer('18°C, Clear')\n</code>")], "code", {"correct_tool": True}),
+        # a step whose code failed while running ran code; a reply with no code block ran none
+        ("code that fails, then an answer", {},
+         [say("<code>\nx = 1 / 0\n</code>"), say("<code>\nfinal_answer('18°C, Clear')\n</code>")], "code",
+         {"code_runs": 2, "steps": 2, "success": True}),
+        ("no code at all", {}, [say("It is 18°C and clear.")], "code",
+         {"code_runs": 0, "tool_called": False, "final_answer_called": False, "stop_reason": "max_steps",
+          "success": False, "steps": 6}),
+        # the answer smolagents forces after max_steps is no final_answer call (stop_reason says max_steps)
+        ("code that never answers", {}, [say("<code>\nprint(get_weather(location='Tokyo'))\n</code>")], "code",
+         {"code_runs": 6, "tool_called": True, "final_answer_called": False, "final_answer_calls": 0,
+          "stop_reason": "max_steps", "success": False, "steps": 6, "action_steps": 6}),
     ],
 )  # fmt: skip
 def test_verdicts(evaluation, name, task_changes, script, agent_type, expected):
@@ -146,13 +191,42 @@ def test_runs_and_leaderboard_rows_are_complete(evaluation):
     assert run == {"run_id": "run-42", "model": "gpt-4o-mini", "provider": "litellm", "agent_types": "tool,code",
                    "dataset": run["dataset"], "dataset_revision": None, "dataset_split": "", "planned_tasks": 3,
                    "completed_tasks": 3, "successful_tasks": 2, "status": "completed", "max_steps": 6}  # fmt: skip
-    rows = evaluation.query("SELECT * FROM leaderboard ORDER BY agent_type")
+    rows = evaluation.query("SELECT * FROM leaderboard_by_agent_type ORDER BY agent_type")
     assert [(r["agent_type"], r["total_tests"], r["successful_tests"], r["success_rate"], r["total_tokens"])
             for r in rows] == [("code", 1, 0, 0.0, 210), ("tool", 2, 2, 100.0, 120)]  # fmt: skip
     # the code agent cannot parse tool-call replies: 6 failed steps + the forced final answer = 7 calls x 30
     for row in rows:
         assert row["run_id"] == "run-42" and row["provider"] == "litellm" and row["run_status"] == "completed"
         assert row["dataset"].endswith(".json") and row["evaluation_date"] is not None
+    # SMOLTRACE's leaderboard row: one for the run, agent_type both
+    (row,) = evaluation.query("SELECT * FROM leaderboard")
+    assert {key: row[key] for key in ("run_id", "agent_type", "provider", "total_tests", "successful_tests",
+                                      "failed_tests", "success_rate", "total_tokens", "avg_tokens_per_test",
+                                      "run_status", "notes")} == {
+        "run_id": "run-42", "agent_type": "both", "provider": "litellm", "total_tests": 3, "successful_tests": 2,
+        "failed_tests": 1, "success_rate": 66.67, "total_tokens": 330, "avg_tokens_per_test": 110,
+        "run_status": "completed", "notes": f"Evaluation on {row['timestamp']:%Y-%m-%d}; 3 tests",
+    }  # fmt: skip
+    assert row["dataset_used"].endswith(".json")
+
+
+def test_planning_steps_are_steps_and_the_forced_answer_is_not(evaluation):
+    """SMOLTRACE counts action and planning steps (and the final answer event, and the last step twice at
+    max_steps); here each action and planning step counts once. A plan is an LLM call beside the steps."""
+    tasks = [{**WEATHER_TASK, "id": "answers", "prompt": "Plan then answer"},
+             {**WEATHER_TASK, "id": "gives_up", "prompt": "Plan forever"}]  # fmt: skip
+    model = ScriptedModel({
+        "Plan then answer": [say("Plan: look it up."), say("<code>\nprint(1)\n</code>"),
+                             say("<code>\nfinal_answer('18°C, Clear')\n</code>")],
+        "Plan forever": [say("<code>\nprint(1)\n</code>")],
+    })  # fmt: skip
+    results, *_ = evaluation.run(tasks, model, agent_type="code", max_steps=3, prompt_config={"planning_interval": 2})
+    by_task = {row["task_id"]: row for row in results["code"]}
+    assert {task: (row["action_steps"], row["planning_steps"], row["steps"], row["llm_calls"], row["stop_reason"])
+            for task, row in by_task.items()} == {
+        "answers": (3, 2, 5, 5, "final_answer"),  # plans before steps 1 and 3
+        "gives_up": (3, 2, 5, 6, "max_steps"),  # and the forced answer after step 3: an LLM call, not a step
+    }  # fmt: skip
 
 
 def test_secrets_never_reach_the_store(evaluation, monkeypatch):

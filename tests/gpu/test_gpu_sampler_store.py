@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from smoltrace.gpu import GpuSampler
-from smoltrace.hub.aggregate import leaderboard_row
+from smoltrace.store.memory import leaderboard_rows
 
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z in ns
 SECOND = 1_000_000_000
@@ -356,7 +356,7 @@ def test_task_energy_shares_each_interval_among_the_tasks_inside_it(recorded_run
 def test_leaderboard_rows_carry_their_agent_types_energy(recorded_run, collector, query):
     send_task_spans(collector)
     rows = query("SELECT agent_type, total_tests, gpu_count, max_gpu_power_watts, total_energy_wh, "
-                 "co2_emissions_gco2e, power_cost_usd FROM leaderboard ORDER BY agent_type")  # fmt: skip
+                 "co2_emissions_gco2e, power_cost_usd FROM leaderboard_by_agent_type ORDER BY agent_type")  # fmt: skip
     assert [{k: v for k, v in r.items() if k not in ("total_energy_wh", "co2_emissions_gco2e", "power_cost_usd")}
             for r in rows] == [
         {"agent_type": "code", "total_tests": 1, "gpu_count": 2, "max_gpu_power_watts": 150.0},
@@ -368,34 +368,42 @@ def test_leaderboard_rows_carry_their_agent_types_energy(recorded_run, collector
         assert row["power_cost_usd"] == pytest.approx(kwh(joules) * PRICE, rel=1e-9)
     # the run's own total still counts everything, idle time included
     assert query(SUMMARY_SQL)[0]["total_energy_wh"] == pytest.approx(515 / 3600, rel=1e-9)
+    # SMOLTRACE's leaderboard row is the run's: its GPU totals, rounded as SMOLTRACE rounds them
+    (row,) = query("SELECT agent_type, total_tests, gpu_count, gpu_power_avg_w, gpu_power_max_w, total_energy_wh, "
+                   "co2_emissions_g, power_cost_total_usd FROM leaderboard")  # fmt: skip
+    (summary,) = query(SUMMARY_SQL)
+    assert row == {
+        "agent_type": "both", "total_tests": 3, "gpu_count": 2, "gpu_power_avg_w": round(summary["avg_gpu_power_watts"], 2),
+        "gpu_power_max_w": 150.0, "total_energy_wh": summary["total_energy_wh"],
+        "co2_emissions_g": round(summary["total_co2_emissions_gco2e"], 4),
+        "power_cost_total_usd": round(summary["total_power_cost_usd"], 6),
+    }  # fmt: skip
 
 
-def test_the_python_leaderboard_row_matches_the_view_for_a_gpu_run(recorded_run, collector, query):
-    """smoltrace.hub.aggregate.leaderboard_row (results without a store, or both agent types at once)
-    must give the view's numbers, energy included."""
+def test_the_in_memory_leaderboard_row_is_the_views_for_a_gpu_run(recorded_run, collector, query):
+    """smoltrace.store.memory (results without a store) runs the leaderboard view over rows in memory: the
+    same row, GPU columns included."""
+    from smoltrace.store.readonly import json_safe
+
     send_task_spans(collector)
     (summary,) = query("SELECT * FROM gpu_run_summary")
-    task_energy = query("SELECT * FROM task_gpu_energy")
-    for agent_type in ("code", "tool"):
-        results = query("SELECT * FROM results WHERE agent_type = ?", [agent_type])
-        (view_row,) = query("SELECT * FROM leaderboard WHERE agent_type = ?", [agent_type])
-        python_row = leaderboard_row(results, agent_type, {}, summary, task_energy)
-        assert list(python_row) == list(view_row)
-        for column, value in view_row.items():
-            expected = pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
-            assert python_row[column] == expected, column
-    both = leaderboard_row(query("SELECT * FROM results"), "both", {}, summary, task_energy)
-    assert both["total_energy_wh"] == pytest.approx((130 + 322.5) / 3600, rel=1e-9)
+    (view_row,) = query("SELECT * FROM leaderboard")
+    assert leaderboard_rows(query("SELECT * FROM results"), None, summary) == [
+        {key: json_safe(value) for key, value in view_row.items()}]
 
 
 def test_leaderboard_energy_is_null_without_gpu_samples(collector, query):
     send_task_spans(collector, run_id="api-run")
     assert query("SELECT count(*) AS n FROM task_gpu_energy") == [{"n": 0}]
     rows = query("SELECT agent_type, gpu_count, total_energy_wh, co2_emissions_gco2e, power_cost_usd "
-                 "FROM leaderboard ORDER BY agent_type")  # fmt: skip
+                 "FROM leaderboard_by_agent_type ORDER BY agent_type")  # fmt: skip
     assert rows == [
         {"agent_type": "code", "gpu_count": None, "total_energy_wh": None, "co2_emissions_gco2e": None,
          "power_cost_usd": None},
         {"agent_type": "tool", "gpu_count": None, "total_energy_wh": None, "co2_emissions_gco2e": None,
          "power_cost_usd": None},
     ]  # fmt: skip
+    assert query("SELECT agent_type, gpu_count, total_energy_wh, co2_emissions_g, power_cost_total_usd, "
+                 "gpu_utilization_avg FROM leaderboard") == [
+        {"agent_type": "both", "gpu_count": None, "total_energy_wh": None, "co2_emissions_g": None,
+         "power_cost_total_usd": None, "gpu_utilization_avg": None}]  # fmt: skip

@@ -9,7 +9,15 @@ import pytest
 
 from smoltrace.hub.privacy import load_policy
 from smoltrace.hub.publish import publish_run, run_timestamp
-from smoltrace.runner.outputs import fetch_leaderboard_rows, fetch_metrics, fetch_results, fetch_run, fetch_traces
+from smoltrace.runner.outputs import (
+    fetch_agent_type_rows,
+    fetch_leaderboard_row,
+    fetch_metrics,
+    fetch_results,
+    fetch_run,
+    fetch_traces,
+    flat_results,
+)
 from tests.hub.conftest import GOOD, reader_for, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -40,12 +48,8 @@ def card_columns(card: str) -> list[str]:
     return [line.split("`")[1] for line in card.splitlines() if line.startswith("| `")]
 
 
-def expected_span_rows(traces):
-    return [{"run_id": t["run_id"], "trace_id": s["trace_id"], "task_uid": t.get("task_uid"), "span_id": s["span_id"],
-             "parent_span_id": s["parent_span_id"], "name": s["name"], "kind": s["kind"], "start_time": s["start_time"],
-             "duration_ns": s["duration_ns"], "status_code": s["status_code"], "status_message": s["status_message"],
-             "attributes": s["attributes"], "events": s["events"]}
-            for t in traces for s in t["spans"]]  # fmt: skip
+#: Leaderboard columns that the Hub fills in when a run is published (NULL in the view).
+HUB_FILLED = ("submitted_by", "results_dataset", "traces_dataset", "metrics_dataset")
 
 
 def published(rows):
@@ -81,27 +85,27 @@ def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hu
     ]
     loaded = load_all(hub, home, repos)
 
-    results_a = [row for rows in fetch_results(reader, stores.run_a).values() for row in rows]
+    results_a = flat_results(fetch_results(reader, stores.run_a))  # results.json's rows
     assert len(results_a) == 4 and {r["agent_type"] for r in results_a} == {"tool", "code"}
     assert loaded[first.results_repo] == published(results_a)
-    spans = [{**row, "attributes": json.loads(row["attributes"]), "events": json.loads(row["events"])}
-             for row in loaded[first.traces_repo]]  # fmt: skip
-    assert spans == published(expected_span_rows(fetch_traces(reader, stores.run_a)))
+    assert list(loaded[first.results_repo][0])[:19] == [
+        "model", "evaluation_date", "task_id", "agent_type", "difficulty", "prompt", "success", "tool_called",
+        "correct_tool", "final_answer_called", "response_correct", "tools_used", "steps", "response", "error",
+        "trace_id", "execution_time_ms", "total_tokens", "cost_usd"]  # fmt: skip
+    traces = [{**row, "spans": json.loads(row["spans"])} for row in loaded[first.traces_repo]]  # traces.json's
+    assert traces == published(fetch_traces(reader, stores.run_a))
+    assert [len(t["spans"]) > 1 and t["total_tokens"] > 0 for t in traces] == [True] * 4
     # an API model has no GPU samples: one summary row, so the dataset still loads
     assert loaded[first.metrics_repo] == [{"run_id": stores.run_a, "gpu_count": 0, "sample_count": 0}]
     gpu_rows = fetch_metrics(reader, stores.run_b)["gpu_metrics"]
     assert len(gpu_rows) == 2 and loaded[second.metrics_repo] == published(gpu_rows)
 
-    board = loaded["alice/smoltrace-leaderboard"]
-    assert sorted((r["run_id"], r["agent_type"]) for r in board) == sorted(
-        [(stores.run_a, "tool"), (stores.run_a, "code"), (stores.run_b, "tool")]
-    )
+    board = loaded["alice/smoltrace-leaderboard"]  # SMOLTRACE's row: one per run
+    assert sorted((r["run_id"], r["agent_type"]) for r in board) == sorted([(stores.run_a, "both"), (stores.run_b, "tool")])
     for row in board:
         run = first if row["run_id"] == stores.run_a else second
-        [view] = published(
-            v for v in fetch_leaderboard_rows(reader, row["run_id"]) if v["agent_type"] == row["agent_type"]
-        )
-        assert {k: row[k] for k in view} == view
+        [view] = published([fetch_leaderboard_row(reader, row["run_id"])])
+        assert {k: row[k] for k in view if k not in HUB_FILLED} == {k: v for k, v in view.items() if k not in HUB_FILLED}
         assert (row["results_dataset"], row["traces_dataset"], row["metrics_dataset"]) == (
             run.results_repo,
             run.traces_repo,
@@ -109,7 +113,7 @@ def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hu
         )
         assert row["submitted_by"] == "alice"
     gpu_row = next(r for r in board if r["run_id"] == stores.run_b)
-    assert gpu_row["gpu_count"] == 1 and gpu_row["max_gpu_utilization_percent"] == 50
+    assert gpu_row["gpu_count"] == 1 and gpu_row["gpu_utilization_max"] == 50
 
     # cards: YAML configs + features, exactly the columns present, the run, no secret
     for repo_id in repos:
@@ -140,7 +144,7 @@ def test_publishing_the_same_run_again_reuses_its_datasets(stores, store, hub):
     )
     assert sorted(hub.repos) == repos_before
     board = parquet_rows(hub, "alice/smoltrace-leaderboard")
-    assert sorted(r["agent_type"] for r in board) == ["code", "tool"]
+    assert [(r["run_id"], r["agent_type"]) for r in board] == [(stores.run_a, "both")]
 
 
 def test_older_leaderboard_rows_keep_loading_after_an_upsert(stores, store, hub, home):
@@ -165,60 +169,52 @@ def test_older_leaderboard_rows_keep_loading_after_an_upsert(stores, store, hub,
     old_row, new_row = board
     assert old_row["success_rate"] == 50.0 and old_row["notes"] == "from SMOLTRACE"
     assert old_row["total_tests"] is None and old_row["results_dataset"] is None
-    assert new_row["notes"] is None and new_row["total_tests"] == 1
+    assert new_row["notes"] == f"Evaluation on {new_row['timestamp'][:10]}; 1 tests" and new_row["total_tests"] == 1
 
 
-# Task durations whose plain float sum rounds to 135.641 ms in one order and 135.64 ms in the other.
-ORDER_SENSITIVE_DURATIONS_MS = [17.544922, 32.076, 9.904, 16.11669, 22.326115, 13.413773, 24.259]
+# Task durations whose plain float sum rounds to 140.43 ms in one order and 140.42 ms in the other.
+ORDER_SENSITIVE_DURATIONS_MS = [14.06, 22.88802, 7.245267, 39.53535, 22.894463, 28.496, 5.3059]
 
 
 def test_duration_totals_round_the_same_whatever_the_row_order():
-    """The view sums durations with fsum/favg and Python with math.fsum: the rounded totals agree to the
-    digit whatever order DuckDB scans the rows in (a plain sum did not: a flaky leaderboard check)."""
-    import duckdb
-
-    from smoltrace.hub.aggregate import leaderboard_row
+    """The leaderboard sums durations with fsum/favg: the rounded totals agree to the digit whatever order
+    DuckDB scans the rows in (a plain sum did not: a flaky leaderboard check)."""
+    from smoltrace.store.memory import leaderboard_rows
 
     durations = ORDER_SENSITIVE_DURATIONS_MS
-    assert round(sum(durations), 3) != round(sum(reversed(durations)), 3)  # the trap
-    python = leaderboard_row([{"execution_time_ms": d} for d in durations], "tool", {})
+    assert round(sum(durations), 2) != round(sum(reversed(durations)), 2)  # the trap
     for order in (durations, durations[::-1]):
-        with duckdb.connect() as conn:
-            conn.execute("CREATE TABLE r (execution_time_ms DOUBLE)")
-            conn.executemany("INSERT INTO r VALUES (?)", [[d] for d in order])
-            total, average = conn.execute(
-                "SELECT round(fsum(execution_time_ms), 3), round(favg(execution_time_ms), 3) FROM r"
-            ).fetchone()
-        assert (total, average) == (python["total_duration_ms"], python["avg_duration_ms"]) == (135.641, 19.377)
+        rows = [{"run_id": "r", "agent_type": "tool", "task_id": str(i), "execution_time_ms": d} for i, d in enumerate(order)]
+        ((total, average),) = [(row["total_duration_ms"], row["avg_duration_ms"]) for row in leaderboard_rows(rows)]
+        assert (total, average) == (140.43, 20.06)
 
 
-def test_compute_leaderboard_row_matches_the_view(stores, store):
-    from smoltrace.hub.aggregate import leaderboard_row
+def test_compute_leaderboard_row_is_the_view_row_or_the_view_over_the_given_results(stores, store):
     from smoltrace.utils import compute_leaderboard_row
 
     reader = reader_for(store)
     all_results, traces, metrics, dataset, run_id = stores.outcome_a
-    view = fetch_leaderboard_rows(reader, run_id)
-    run = reader.query("SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
+    view_row = fetch_leaderboard_row(reader, run_id)
     names = ("alice/r", "alice/t", "alice/m")
-    for view_row in view:
-        agent = view_row["agent_type"]
-        # computed in Python from the in-memory results: the same numbers as the SQL view
-        computed = leaderboard_row(all_results[agent], agent, {**run, "started_at": view_row["evaluation_date"]})
-        assert computed.keys() == view_row.keys()
-        assert computed == pytest.approx(view_row)
-        from_view = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names,
-                                            agent_type=agent, run_id=run_id, view_rows=view)  # fmt: skip
-        without_store = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names,
-                                                agent_type=agent, run_id=run_id, view_rows=[])  # fmt: skip
-        assert from_view["results_dataset"] == "alice/r" and from_view["dataset_used"] == dataset
-        assert {k: from_view[k] for k in view_row} == view_row
-        for key in ("total_tests", "successful_tests", "success_rate", "avg_steps", "total_tokens", "avg_duration_ms"):
-            assert without_store[key] == pytest.approx(view_row[key])
-    both = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names, agent_type="both",
-                                   run_id=run_id)  # fmt: skip
-    assert both["agent_type"] == "both" and both["total_tests"] == sum(v["total_tests"] for v in view)
-    assert both["total_tokens"] == sum(v["total_tokens"] for v in view)
+    from_view = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names,
+                                        run_id=run_id, view_rows=[view_row])  # fmt: skip
+    assert from_view == {**view_row, "results_dataset": "alice/r", "traces_dataset": "alice/t",
+                         "metrics_dataset": "alice/m", "dataset_used": dataset}  # fmt: skip
+    # without a store: the same view, run over the results in memory; the numbers are the same
+    without_store = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names,
+                                            run_id=run_id, view_rows=[])  # fmt: skip
+    assert without_store.keys() == view_row.keys()
+    run_facts = {"timestamp", "notes", "dataset_split", "run_status", "planned_tasks", "smoltrace_version"}
+    assert {k: v for k, v in without_store.items() if k not in run_facts} == {
+        k: v for k, v in from_view.items() if k not in run_facts}  # fmt: skip
+    # one agent type of a both-agents run: computed over that agent type's results
+    by_agent = {row["agent_type"]: row for row in fetch_agent_type_rows(reader, run_id)}
+    for agent in ("tool", "code"):
+        row = compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, *names, agent_type=agent,
+                                      run_id=run_id, view_rows=[view_row])  # fmt: skip
+        assert row["agent_type"] == agent
+        for key in ("total_tests", "successful_tests", "success_rate", "total_tokens", "tool_called_rate"):
+            assert row[key] == by_agent[agent][key]
 
 
 def test_smoltrace_utils_api_publishes_what_run_evaluation_returned(stores, store, hub):
@@ -231,11 +227,11 @@ def test_smoltrace_utils_api_publishes_what_run_evaluation_returned(stores, stor
     assert leaderboard_repo == "alice/smoltrace-leaderboard" and results_repo.startswith("alice/smoltrace-results-")
     counts = utils.push_results_to_hf(all_results, traces, metrics, results_repo, traces_repo, metrics_repo,
                                       "gpt-4o-mini", GOOD, private=True, run_id=run_id)  # fmt: skip
-    assert counts == {"results": 4, "traces": len(expected_span_rows(traces)), "metrics": 1}
+    assert counts == {"results": 4, "traces": 4, "metrics": 1}  # one row per trace, as in traces.json
     assert hub.repos[results_repo].private is True
     row = utils.compute_leaderboard_row("gpt-4o-mini", all_results, traces, metrics, dataset, results_repo,
                                         traces_repo, metrics_repo, agent_type="tool", run_id=run_id, provider="litellm",
-                                        view_rows=fetch_leaderboard_rows(reader_for(store), run_id))  # fmt: skip
+                                        view_rows=[fetch_leaderboard_row(reader_for(store), run_id)])  # fmt: skip
     assert utils.update_leaderboard(leaderboard_repo, row, GOOD) == 1
     assert utils.update_leaderboard(leaderboard_repo, row, GOOD) == 1  # upsert, not append
     # the same rows as a publish from the store

@@ -8,8 +8,8 @@
 -- power cost are the run's GPU totals (NULL, not 0, without GPU readings; cost NULL when the model's
 -- price is unknown). submitted_by and the *_dataset names are the Hub's: NULL here, filled in when a run
 -- is published (or written to JSON files: local:<path>). Extra columns follow SMOLTRACE's.
--- Durations are summed with compensated summation (fsum/favg): a plain float sum depends on the row
--- order, and its last bits decided how a total rounded.
+-- Durations and costs are summed with compensated summation (fsum/favg): a plain float sum depends on the
+-- row order, and its last bits decided how a total rounded.
 CREATE OR REPLACE VIEW leaderboard_by_rule AS
 WITH scored AS (
     SELECT
@@ -31,7 +31,7 @@ WITH scored AS (
         sum(prompt_tokens)::BIGINT AS prompt_tokens,
         sum(completion_tokens)::BIGINT AS completion_tokens,
         sum(total_tokens)::BIGINT AS total_tokens,
-        sum(cost_usd) AS total_cost_usd,
+        fsum(cost_usd) AS total_cost_usd,
         count(*) FILTER (WHERE stop_reason = 'max_steps') AS max_steps_reached,
         count(*) FILTER (WHERE stop_reason = 'timeout') AS timeouts,
         count(*) FILTER (WHERE stop_reason = 'error') AS errors,
