@@ -56,14 +56,17 @@ def test_a_huge_repeat_is_refused_before_it_runs(service):
 
 def test_a_value_built_past_the_guard_is_answered_in_time_and_bounded_by_the_process_memory_limit(service):
     """3 GB built by nested replace() (unguarded: 69 s and 7.7 GB of RSS in a plain DuckDB here): the
-    answer comes at the time limit, and the process memory limit stops the build."""
+    answer comes within the time limit, and the process memory limit stops the build."""
     process, endpoint, http_url = service
     sql = "SELECT length(replace(replace(repeat('x', 1000000), 'xxxx', repeat('x', 4000)), 'x', 'xxx'))"
     started = time.monotonic()
     response = query(http_url, sql)
     elapsed = time.monotonic() - started
-    assert (response.status_code, elapsed < 10 + 1 + 1) == (408, True), (response.text, elapsed)
-    assert response.json() == {"error": "query exceeded the time limit of 10 s and was interrupted"}
+    assert elapsed < 10 + 1 + 1, elapsed  # the 10 s limit, its 1 s grace, the machine's slack
+    # Whichever comes first: the time limit, or the allocation the process memory limit refuses.
+    assert response.json() in ({"error": "query exceeded the time limit of 10 s and was interrupted"},
+                               {"error": "Out of Memory Error: Allocation failure"}), response.text  # fmt: skip
+    assert response.status_code == (408 if "time limit" in response.text else 400)
     limit_kib = float(re.search(r"process memory limit ([\d.]+) GiB", process.ready_line).group(1)) * 2**20
     assert RawOTLPClient(endpoint).export("traces", trace_request(3).SerializeToString())[0] == grpc.StatusCode.OK
     time.sleep(15)  # DuckDB gives the thread back once the allocation fails
