@@ -199,7 +199,7 @@ def test_dry_run_shows_what_would_be_uploaded_without_a_token_or_the_hub(machine
         "{user}/smoltrace-leaderboard (private if it is created now, 1 rows to upsert)",
     ]
     results_at = lines.index(headers[0])
-    assert lines[results_at + 1].startswith("  columns: run_id (string), ")
+    assert lines[results_at + 1].startswith("  columns: model (string), evaluation_date (string), task_id (string), ")
     assert lines[results_at + 2] == ("  sample rows (first 1 of 1, after the privacy policy; values over 120 "
                                      "characters shortened):")  # fmt: skip
     sample = json.loads(lines[results_at + 3])
