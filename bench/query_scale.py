@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -46,9 +47,9 @@ TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 READS = {
     "results of one run": ("SELECT * FROM results WHERE run_id = ? ORDER BY agent_type, task_id", "run"),
     "leaderboard of one run": ("SELECT * FROM leaderboard WHERE run_id = ? ORDER BY agent_type", "run"),
-    "latest 20 runs": ("SELECT * FROM runs ORDER BY started_at DESC LIMIT 20", None),
+    "latest 20 runs": ("SELECT * FROM latest_runs(20)", None),
     "one task's spans": ('SELECT * FROM spans WHERE "TraceId" = ? ORDER BY "Timestamp"', "trace"),
-    "whole leaderboard": ("SELECT * FROM leaderboard ORDER BY evaluation_date DESC", None),
+    "whole leaderboard": ("SELECT * FROM leaderboard ORDER BY run_id DESC", None),
 }
 PER_RUN_TARGET_MS = 200.0
 WHOLE_TARGET_MS = 1000.0
@@ -190,8 +191,11 @@ def api_query(http_url: str, sql: str, params: list) -> tuple[float, dict]:
     body = json.dumps({"sql": sql, "params": params, "limit": 100_000}).encode()
     request = urllib.request.Request(f"{http_url}/api/query", data=body, headers={"content-type": "application/json"})
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=120) as response:
-        payload = json.load(response)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            payload = json.load(response)
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"the query API answered {error.code} to {sql!r}: {error.read().decode()[:500]}") from None
     return (time.perf_counter() - started) * 1000, payload
 
 
@@ -218,11 +222,13 @@ def parse_args(argv=None):
     parser.add_argument("--db", type=Path, default=None, help="store file (default: a new temporary file)")
     parser.add_argument("--reuse", action="store_true", help="read --db as it is, without sending runs")
     parser.add_argument("--senders", type=int, default=2, help="parallel gRPC senders while filling (default 2)")
+    parser.add_argument("--collector-args", default="", help="extra smoltrace-collector arguments (default none)")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, also through a pipe
     rng = random.Random(7)
     folder = tempfile.TemporaryDirectory()
     db_path = args.db or Path(folder.name) / "scale.duckdb"
@@ -233,7 +239,16 @@ def main(argv=None) -> int:
     cloner = Cloner(record_template(args.template_tasks))
     print(f"  {cloner.spans} spans in {len(cloner.requests)} requests ({time.monotonic() - started:.0f} s)")
 
-    collector = CollectorProcess(db_path, [])
+    collector = CollectorProcess(db_path, args.collector_args.split())
+    try:
+        return measure(args, cloner, collector, db_path, rng)
+    finally:
+        if collector.proc.poll() is None:
+            collector.stop()
+        folder.cleanup()
+
+
+def measure(args, cloner: Cloner, collector: CollectorProcess, db_path: Path, rng: random.Random) -> int:
     target = f"127.0.0.1:{collector.port}"
     spacing_ns = max(cloner.length_ns, 1_000_000_000) + 5_000_000_000
     first_ns = time.time_ns() - (args.runs + 10) * spacing_ns
@@ -335,7 +350,6 @@ def main(argv=None) -> int:
         print(f"  {name:24s} {summary(times)}  < {PROCESS_TARGET_MS:.0f} ms: {'MET' if ok else 'NOT MET'}")
     print(f"\nall targets: {'MET' if all(verdicts) else 'NOT MET'}")
     print("api medians (ms): " + json.dumps(api_medians))
-    folder.cleanup()
     return 0 if all(verdicts) else 1
 
 

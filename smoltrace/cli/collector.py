@@ -78,9 +78,10 @@ def limit_process_memory(setting: str, memory_limit: str) -> str | None:
               help="Spans/points/logs accepted and not yet committed to DuckDB. Above half of it, answers wait "
                    "for DuckDB to catch up; at the limit, new requests are refused with a retryable code. Each "
                    "queued span holds ~2 KB of memory.")  # fmt: skip
-@click.option("--memory-limit", default="1GB",
-              help="DuckDB memory limit for the store (ingest and queries). The views nest recursive queries: "
-                   "much below 1GB they can run out of memory; ingest alone runs in 192MB.")  # fmt: skip
+@click.option("--memory-limit", default="256MB",
+              help="DuckDB memory limit for the store (ingest, the facts deriver and queries): DuckDB's cache of "
+                   "the file's blocks stays within it, and a query needing more spills to disk or fails with "
+                   "'Out of Memory Error'. The views read small derived tables, so queries need little.")  # fmt: skip
 @click.option("--ack-after-commit", is_flag=True, default=False,
               help="Answer an export only once its rows are committed to DuckDB, not as soon as the request "
                    "log holds it. Both are durable and every query sees acknowledged data either way; this one "

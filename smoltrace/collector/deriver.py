@@ -28,8 +28,9 @@ from smoltrace.store import facts
 
 log = logging.getLogger("smoltrace.collector")
 
-#: Traces derived per statement batch: bounds the memory of one derivation after a long outage.
-CHUNK_TRACES = 5_000
+#: Traces derived per statement batch: bounds the memory of one derivation (a trace of a real run
+#: holds tens of spans of up to tens of KB of attributes each).
+CHUNK_TRACES = 1_000
 #: Queue entries taken per transaction (whole commits of the writer, at least one).
 MAX_TRACES_PER_ROUND = 20_000
 #: Wait before retrying after a failed derivation (a full disk, say); the queue keeps the work.

@@ -44,7 +44,7 @@ class CollectorConfig:
     ack_after_commit: bool = False
     ack_timeout_s: float = 30.0
     checkpoint_interval_s: float = 10.0
-    memory_limit: str = "1GB"
+    memory_limit: str = "256MB"
     extra_routes: tuple = ()
     embedded: bool = False  # inside another process (smoltrace-eval): other runs must not export to it
 

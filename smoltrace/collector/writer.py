@@ -73,7 +73,7 @@ LOAD_DIGESTS_SQL = 'SELECT "Digest" FROM smoltrace_ingested_requests'
 # Measured on the ingest benchmark's spans (bench/collector_ingest.py, ~1.5 KB each): checkpointing with
 # DuckDB's default string compression (FSST) cost ~19 us/span, zstd ~9 us/span and ~20% fewer bytes on
 # disk. Checkpoints are the writer's decision (CHECKPOINT_LOG_BYTES), never DuckDB's automatic ones. The
-# memory limit (default 1GB) keeps the buffer pool from growing towards DuckDB's default of 80% of RAM.
+# memory limit (default 256MB) keeps the buffer pool from growing towards DuckDB's default of 80% of RAM.
 # One DuckDB thread: with two, an 8,000-row Arrow append cost ~40% more CPU (DuckDB's worker threads
 # split the scan) for no gain in ingest, on the machine's second core that the receivers need. Queries
 # through the collector then run single-threaded (up to 8 at once).
@@ -236,7 +236,7 @@ class StoreWriter:
         max_batch_items: int = 4 * database.ROW_GROUP_SIZE,
         checkpoint_interval_s: float = 10.0,
         checkpoint_log_bytes: int = CHECKPOINT_LOG_BYTES,
-        memory_limit: str = "1GB",
+        memory_limit: str = "256MB",
         ack_after_commit: bool = False,
     ):
         if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit):

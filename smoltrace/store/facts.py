@@ -121,7 +121,7 @@ def derive(conn, trace_ids: list[str]) -> None:
         conn.execute(DROP_TEMP_SQL.format(name=name))
 
 
-def derive_all(conn, *, chunk_traces: int = 5_000, progress: Callable[[int, int], None] | None = None) -> int:
+def derive_all(conn, *, chunk_traces: int = 1_000, progress: Callable[[int, int], None] | None = None) -> int:
     """Empty the derived tables and derive them again from otel_traces, inside the caller's transaction;
     returns the number of traces derived. ``progress(done, total)`` is called after each chunk."""
     trace_ids = [row[0] for row in conn.execute(FACT_TRACES_SQL, {"names": list(FACT_SPAN_NAMES)}).fetchall()]
@@ -134,7 +134,7 @@ def derive_all(conn, *, chunk_traces: int = 5_000, progress: Callable[[int, int]
     return len(trace_ids)
 
 
-def rebuild(conn, *, chunk_traces: int = 5_000, progress: Callable[[int, int], None] | None = None) -> int:
+def rebuild(conn, *, chunk_traces: int = 1_000, progress: Callable[[int, int], None] | None = None) -> int:
     """``derive_all`` in a transaction of its own (the store keeps its old facts if it fails)."""
     conn.begin()
     try:

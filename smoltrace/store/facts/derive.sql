@@ -13,10 +13,22 @@
 -- One row per distinct (trace, span): a span stored twice (a retried export with other bytes, a client
 -- that sent it twice) counts once; which copy is kept does not depend on the order of arrival.
 CREATE OR REPLACE TEMP TABLE derive_spans AS
-WITH raw AS MATERIALIZED (
+WITH raw AS MATERIALIZED (  -- one JSON parse per span, and only the small fields kept from it
     SELECT "TraceId" AS trace_id, "SpanId" AS span_id, "ParentSpanId" AS parent_span_id,
            "SpanName" AS span_name, "Timestamp" AS start_time, "Duration" AS duration_ns,
-           "StatusCode" AS status_code, "StatusMessage" AS status_message, "SpanAttributes" AS attributes
+           "StatusCode" AS status_code, "StatusMessage" AS status_message,
+           hash("SpanAttributes") AS attributes_hash,
+           json_extract_string("SpanAttributes", [
+               '$."openinference.span.kind"', '$."gen_ai.operation.name"',
+               '$."llm.model_name"', '$."gen_ai.request.model"',
+               '$."llm.token_count.prompt"', '$."gen_ai.usage.input_tokens"',
+               '$."llm.token_count.completion"', '$."gen_ai.usage.output_tokens"',
+               '$."tool.name"', '$."gen_ai.tool.name"', '$."output.value"'
+           ]) AS f,
+           -- kept whole only for the spans whose other attributes are read below (task and run spans,
+           -- tool calls): an LLM span's attributes hold the whole conversation
+           CASE WHEN "SpanName" LIKE 'smoltrace.%' OR semantic_kind_of(f[1], f[2]) = 'TOOL'
+                THEN "SpanAttributes" END AS attributes
     FROM otel_traces
     WHERE "TraceId" IN (SELECT trace_id FROM derive_trace_ids) AND "TraceId" BETWEEN $lo AND $hi
 ),
@@ -28,24 +40,12 @@ distinct_spans AS (
     UNION ALL
     (SELECT * FROM raw SEMI JOIN copies USING (trace_id, span_id)
      QUALIFY row_number() OVER (
-         PARTITION BY trace_id, span_id ORDER BY duration_ns DESC, attributes::VARCHAR, start_time
+         PARTITION BY trace_id, span_id ORDER BY duration_ns DESC, attributes_hash, start_time
      ) = 1)
-),
-fields AS (  -- one JSON parse per span for the attributes every span may need
-    SELECT *, json_extract_string(attributes, [
-        '$."openinference.span.kind"', '$."gen_ai.operation.name"',
-        '$."llm.model_name"', '$."gen_ai.request.model"',
-        '$."llm.token_count.prompt"', '$."gen_ai.usage.input_tokens"',
-        '$."llm.token_count.completion"', '$."gen_ai.usage.output_tokens"',
-        '$."tool.name"', '$."gen_ai.tool.name"'
-    ]) AS f
-    FROM distinct_spans
 )
 SELECT trace_id, span_id, parent_span_id, span_name, start_time, duration_ns, status_code, status_message,
        semantic_kind_of(f[1], f[2]) AS semantic_kind,
-       -- kept for the spans whose other attributes are read below (task and run spans, tool calls)
-       CASE WHEN span_name LIKE 'smoltrace.%' OR semantic_kind_of(f[1], f[2]) = 'TOOL' THEN attributes END
-           AS attributes,
+       attributes,
        coalesce(f[3], f[4]) AS model_name,
        coalesce(TRY_CAST(f[5] AS BIGINT), TRY_CAST(f[6] AS BIGINT)) AS prompt_tokens,
        coalesce(TRY_CAST(f[7] AS BIGINT), TRY_CAST(f[8] AS BIGINT)) AS completion_tokens,
@@ -54,10 +54,10 @@ SELECT trace_id, span_id, parent_span_id, span_name, start_time, duration_ns, st
        -- its code failed while running (smolagents' AgentExecutionError; a parsing error ran nothing).
        -- smolagents records either as a python_interpreter call. NULL for spans that are not steps.
        CASE WHEN span_name LIKE 'Step %'
-            THEN coalesce(json_extract_string(attributes, '$."output.value"') LIKE 'Execution logs:%', false)
+            THEN coalesce(f[11] LIKE 'Execution logs:%', false)
                  OR coalesce(status_message LIKE 'AgentExecutionError%', false)
        END AS ran_code
-FROM fields;
+FROM distinct_spans;
 
 -- step: tree
 -- Every span's place in its task: the task it belongs to, its outermost LLM ancestor (tokens are

@@ -25,5 +25,5 @@ CREATE OR REPLACE VIEW spans AS
 SELECT *, semantic_kind("SpanAttributes") AS semantic_kind
 FROM otel_traces
 QUALIFY row_number() OVER (
-    PARTITION BY "TraceId", "SpanId" ORDER BY "Duration" DESC, "SpanAttributes"::VARCHAR, "Timestamp"
+    PARTITION BY "TraceId", "SpanId" ORDER BY "Duration" DESC, hash("SpanAttributes"), "Timestamp"
 ) = 1;

@@ -23,11 +23,9 @@ export const QUERIES = {
   runs: {
     limit: 1000,
     sql: `
-WITH page AS (
+WITH page AS (  -- latest_runs: the newest runs chosen before their tasks are counted
     SELECT ${RUN_COLUMNS}
-    FROM runs
-    ORDER BY started_at DESC NULLS LAST, run_id
-    LIMIT $limit
+    FROM latest_runs($limit)
 ),
 totals AS (
     SELECT run_id, sum(total_tokens)::BIGINT AS total_tokens, sum(total_cost_usd) AS total_cost_usd,
@@ -46,7 +44,7 @@ ORDER BY started_at DESC NULLS LAST, run_id`,
     limit: 500,
     sql: `
 SELECT run_id, model, agent_types, status, started_at
-FROM runs
+FROM run_info
 ORDER BY started_at DESC NULLS LAST, run_id
 LIMIT 500`,
   },
