@@ -149,7 +149,8 @@ def compute_leaderboard_row(
     if row is None:
         if not results:
             raise ValueError(f"no {agent_type} results to compute a leaderboard row from")
-        run = {"run_id": run_id, "dataset": dataset_used, "agent_types": "tool,code" if agent_type == "both" else agent_type}
+        agent_types = "tool,code" if agent_type == "both" else agent_type
+        run = {"run_id": run_id, "dataset": dataset_used, "agent_types": agent_types}
         gpu_summary = (metric_data or {}).get("gpu_summary") or None
         (row,) = leaderboard_rows([{**r, "run_id": run_id} for r in results], run, gpu_summary)
     row.update(

@@ -122,10 +122,11 @@ def resource_metrics(points: list[dict], run_id: str) -> list[dict]:
             }  # fmt: skip
         attributes = [{"key": "gpu_id", "value": {"stringValue": str(point["gpu_index"])}},
                       {"key": "gpu_name", "value": {"stringValue": point["gpu_name"]}}]  # fmt: skip
-        sample["scopeMetrics"][0]["metrics"].append({
-            "name": point["metric_name"], "unit": point["unit"],
-            "gauge": {"dataPoints": [{"timeUnixNano": str(point["time_unix_nano"]), "asDouble": point["value"], "attributes": attributes}]},
-        })  # fmt: skip
+        at = str(point["time_unix_nano"])
+        data_point = {"timeUnixNano": at, "asDouble": point["value"], "attributes": attributes}
+        sample["scopeMetrics"][0]["metrics"].append(
+            {"name": point["metric_name"], "unit": point["unit"], "gauge": {"dataPoints": [data_point]}}
+        )
     return list(samples.values())
 
 

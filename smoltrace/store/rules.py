@@ -248,7 +248,8 @@ def _collector_request(info: dict, method: str, path: str, body: dict | None, to
             raise RuleError(f"the collector refused the request: {message} ({hint})") from None
         raise STATUS_ERRORS.get(exc.code, RuleError)(str(message)) from None
     except (urllib.error.URLError, OSError) as exc:
-        raise RuleError(f"a collector holds the store but did not answer at {url}: {getattr(exc, 'reason', exc)}") from None
+        reason = getattr(exc, "reason", exc)
+        raise RuleError(f"a collector holds the store but did not answer at {url}: {reason}") from None
 
 
 def _open_file(path: Path) -> duckdb.DuckDBPyConnection:
