@@ -34,7 +34,7 @@ def test_runs_page_lists_every_run_newest_first_with_the_views_numbers(page, web
     screenshot(page, "runs")
     runs = sql(web_store, "SELECT *, CASE WHEN completed_tasks > 0 THEN round(100.0 * successful_tasks / "
                           "completed_tasks, 2) END AS success_rate FROM runs ORDER BY started_at DESC, run_id")  # fmt: skip
-    board = sql(web_store, "SELECT run_id, total_tokens, total_cost_usd, total_energy_wh FROM leaderboard")
+    board = sql(web_store, "SELECT run_id, total_tokens, total_cost_usd, total_energy_wh FROM leaderboard_by_agent_type")
     shown = table(page, "#runs-table")
     assert [row["key"] for row in shown] == [run["run_id"] for run in runs]
     assert {web_store.run_a, web_store.run_b, web_store.run_code} == {run["run_id"] for run in runs}
@@ -60,7 +60,7 @@ def test_runs_page_lists_every_run_newest_first_with_the_views_numbers(page, web
 def test_leaderboard_shows_the_view_and_sorts_and_filters_from_the_url(page, web_store):
     goto(page, web_store, "/leaderboard")
     screenshot(page, "leaderboard")
-    board = sql(web_store, "SELECT * FROM leaderboard")
+    board = sql(web_store, "SELECT * FROM leaderboard_by_agent_type")
     columns = js_columns(page, "/static/pages/leaderboard.js", "COLUMNS")
     shown = table(page, "#leaderboard-table")
     assert len(shown) == len(board) == 3
@@ -114,7 +114,7 @@ def test_run_page_shows_its_totals_and_tasks_and_filters_to_failures(page, web_s
     check_cell(shown_facts["progress"], "progress", [4, 4], where="run facts progress")
     assert page.text_content("#run-status") == "completed"
 
-    board = sql(web_store, "SELECT * FROM leaderboard WHERE run_id = ?", [run_id])
+    board = sql(web_store, "SELECT * FROM leaderboard_by_agent_type WHERE run_id = ?", [run_id])
     summary = table(page, "#run-summary")
     assert [row["key"] for row in summary] == ["tool"]
     check_row(summary[0], js_columns(page, "/static/pages/run.js", "SUMMARY_COLUMNS"), board[0], where="summary")
@@ -255,7 +255,7 @@ def test_compare_page_counts_flips_and_shows_both_runs_totals(page, web_store):
     a, b = web_store.run_a, web_store.run_b
     goto(page, web_store, f"/compare?a={a}&b={b}")
     screenshot(page, "compare")
-    board = sql(web_store, "SELECT * FROM leaderboard WHERE run_id IN (?, ?)", [a, b])
+    board = sql(web_store, "SELECT * FROM leaderboard_by_agent_type WHERE run_id IN (?, ?)", [a, b])
     cells = page.eval_on_selector_all("#compare-totals td[data-run]", """tds => tds.map((td) => ({
         col: td.dataset.col, run: td.dataset.run, agent: td.dataset.agent, text: td.textContent,
         value: td.dataset.value === undefined ? undefined : JSON.parse(td.dataset.value) }))""")  # fmt: skip

@@ -127,7 +127,7 @@ def test_view_of_a_file_in_the_browser_shows_its_runs(browser, eval_store):
                                   "SELECT *, round(100.0 * successful_tasks / completed_tasks, 2) AS success_rate, "
                                   "[completed_tasks, planned_tasks] AS progress FROM runs"}).json()[0]  # fmt: skip
             totals = httpx.post(server.url + "api/query", json={"format": "objects", "sql": "SELECT total_tokens, "
-                                "total_cost_usd, total_energy_wh FROM leaderboard"}).json()[0]  # fmt: skip
+                                "total_cost_usd, total_energy_wh FROM leaderboard_by_agent_type"}).json()[0]  # fmt: skip
             check_row(shown[0], js_columns(page, "/static/pages/runs.js", "COLUMNS"), expected | totals, where="file")
             assert not page.is_visible("#token-dialog")
             assert not page.problems, page.problems
