@@ -34,6 +34,7 @@ from smoltrace.store.reader import StoreReader
 #: Columns of the traces dataset written as JSON text: each trace's spans.
 SPAN_JSON_COLUMNS = ("spans",)
 
+
 class RunNotFound(LookupError):
     """The store has no run with this id (or none of its task results)."""
 
@@ -65,7 +66,9 @@ def metrics_rows(metric_data: dict, run_id: str) -> tuple[list[dict], str]:
     return [{"run_id": run_id, "gpu_count": 0, "sample_count": 0}], "run_summary"
 
 
-def from_memory(all_results: dict, trace_data: list, metric_data: dict, run_id: str, run: dict | None = None) -> RunData:
+def from_memory(
+    all_results: dict, trace_data: list, metric_data: dict, run_id: str, run: dict | None = None
+) -> RunData:
     metrics, kind = metrics_rows(metric_data, run_id)
     return RunData(run_id, run or {}, flat_results(all_results), trace_rows(trace_data), metrics, kind)
 

@@ -239,6 +239,7 @@ def _slug(text: str) -> str:
 def run_statistics(stats: dict[str, dict], agent_type: str | None) -> dict:
     """The run_stats columns for the leaderboard row, kept apart (they are fractions, the row's rates are
     percents): the one agent type's row, or for a ``both`` run a row per agent type."""
+
     def without_agent_type(values: dict) -> dict:
         return {key: value for key, value in values.items() if key != "agent_type"}
 

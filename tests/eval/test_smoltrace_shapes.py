@@ -6,11 +6,11 @@ fields. Real agents, a scripted model (litellm mock responses: 10 prompt + 20 co
 import json
 
 import pytest
-from tests.eval.conftest import WEATHER_TASK
 
 from smoltrace.runner.outputs import SMOLTRACE_RESULT_FIELDS, resource_metrics, write_json_outputs
 from smoltrace.runner.scripted import ScriptedModel, call, say
 from smoltrace.store.reader import open_reader
+from tests.eval.conftest import WEATHER_TASK
 
 #: SMOLTRACE's compute_leaderboard_row keys, in its order.
 SMOLTRACE_LEADERBOARD_FIELDS = [
@@ -72,7 +72,11 @@ def test_traces_json_has_smoltraces_per_trace_totals(files):
         row = results[trace["trace_id"]]
         # totals of the task: its root span's duration (not a sum over its spans), tokens counted once
         assert (trace["run_id"], trace["total_tokens"], trace["total_duration_ms"], trace["total_cost_usd"]) == (
-            "shapes-run", row["total_tokens"], row["execution_time_ms"], row["cost_usd"])
+            "shapes-run",
+            row["total_tokens"],
+            row["execution_time_ms"],
+            row["cost_usd"],
+        )
         assert trace["spans"][0]["name"] == "smoltrace.task"
 
 
@@ -108,7 +112,12 @@ def test_metrics_and_metadata_json_have_smoltraces_fields(files):
                        "gpu_summary": {}, "task_energy": []}  # an API model: no GPU samples  # fmt: skip
     metadata = documents["metadata.json"]
     assert {key: metadata[key] for key in ("model", "agent_type", "num_results", "num_traces", "num_metrics")} == {
-        "model": "gpt-4o-mini", "agent_type": "both", "num_results": 2, "num_traces": 2, "num_metrics": 0}
+        "model": "gpt-4o-mini",
+        "agent_type": "both",
+        "num_results": 2,
+        "num_traces": 2,
+        "num_metrics": 0,
+    }
     assert metadata["dataset_used"] == documents["leaderboard_row.json"]["dataset_used"]
     assert len(metadata["timestamp"]) == len("20261130_120000") and metadata["status"] == "completed"
 

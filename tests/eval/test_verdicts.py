@@ -2,9 +2,9 @@
 (litellm mock responses: 10 prompt + 20 completion tokens per call)."""
 
 import pytest
-from tests.eval.conftest import WEATHER_TASK
 
 from smoltrace.runner.scripted import ScriptedModel, call, say
+from tests.eval.conftest import WEATHER_TASK
 
 PROMPT = WEATHER_TASK["prompt"]
 GOOD_TOOL_SCRIPT = {PROMPT: [call("get_weather", location="Tokyo"), call("final_answer", answer="Tokyo: 18°C, Clear")]}
@@ -44,7 +44,8 @@ def test_tokens_are_counted_once_over_nested_llm_spans(evaluation):
     # and the agent span carries the run's totals: a naive sum would give 60 + 60 + 60
     raw = evaluation.query(
         "SELECT SpanName, sum((SpanAttributes->>'llm.token_count.total')::INT) AS tokens, count(*) AS n "
-        "FROM otel_traces WHERE SpanAttributes->>'llm.token_count.total' IS NOT NULL GROUP BY 1 ORDER BY 1")
+        "FROM otel_traces WHERE SpanAttributes->>'llm.token_count.total' IS NOT NULL GROUP BY 1 ORDER BY 1"
+    )
     assert raw == [{"SpanName": "ScriptedModel.generate", "tokens": 60, "n": 2},
                    {"SpanName": "ToolCallingAgent.run", "tokens": 60, "n": 1},
                    {"SpanName": "completion", "tokens": 60, "n": 2}]  # fmt: skip
@@ -177,7 +178,9 @@ def test_a_model_error_is_recorded_and_the_run_goes_on(evaluation):
     tasks = [{**WEATHER_TASK, "id": "a"}, {**WEATHER_TASK, "id": "b"}]
     results, *_ = evaluation.run(tasks, ScriptedModel(fail_with=ConnectionError("provider is down")))
     assert [(row["task_id"], row["stop_reason"], row["success"]) for row in results["tool"]] == [
-        ("a", "error", False), ("b", "error", False)]
+        ("a", "error", False),
+        ("b", "error", False),
+    ]
     assert all("provider is down" in row["error"] for row in results["tool"])
     statuses = evaluation.query("SELECT StatusCode, StatusMessage FROM otel_traces WHERE SpanName = 'smoltrace.task'")
     assert {s["StatusCode"] for s in statuses} == {"Error"}
@@ -252,9 +255,8 @@ def test_model_args_reach_the_model(evaluation):
 
 
 def test_a_run_exported_to_a_running_collector_reads_its_results_back_through_the_query_api(tmp_path):
-    from tests.eval.conftest import Evaluation
-
     from smoltrace.collector import Collector
+    from tests.eval.conftest import Evaluation
 
     with Collector.embedded(db_path=tmp_path / "service.duckdb", token="tok") as service:
         evaluation = Evaluation(tmp_path)
@@ -263,7 +265,8 @@ def test_a_run_exported_to_a_running_collector_reads_its_results_back_through_th
             otlp_token="tok", query_url=service.http_endpoint,
         )  # fmt: skip
         assert [(r["task_uid"], r["success"], r["total_tokens"]) for r in results["tool"]] == [
-            ("tool:weather_tokyo", True, 60)]
+            ("tool:weather_tokyo", True, 60)
+        ]
         stored = service.reader().execute("SELECT count(*) FROM results WHERE run_id = ?", [run_id]).fetchone()
         assert stored == (1,)
     assert not (tmp_path / "store.duckdb").exists()  # nothing went to a local store
@@ -278,7 +281,9 @@ def test_the_prompt_configs_system_prompt_reaches_the_model(evaluation, tmp_path
     prompt_file = tmp_path / "prompts.yml"
     prompt_file.write_text(yaml.safe_dump({"system_prompt": "You are the SMOLTRACE-TEST agent. " + system_prompt}))
     evaluation.run([WEATHER_TASK], ScriptedModel(GOOD_TOOL_SCRIPT), prompt_yml=prompt_file)
-    inputs = evaluation.query("SELECT SpanAttributes->>'input.value' AS input FROM otel_traces WHERE SpanName = 'completion'")
+    inputs = evaluation.query(
+        "SELECT SpanAttributes->>'input.value' AS input FROM otel_traces WHERE SpanName = 'completion'"
+    )
     assert inputs and all("You are the SMOLTRACE-TEST agent." in row["input"] for row in inputs)
 
 

@@ -389,7 +389,8 @@ def test_the_in_memory_leaderboard_row_is_the_views_for_a_gpu_run(recorded_run, 
     (summary,) = query("SELECT * FROM gpu_run_summary")
     (view_row,) = query("SELECT * FROM leaderboard")
     assert leaderboard_rows(query("SELECT * FROM results"), None, summary) == [
-        {key: json_safe(value) for key, value in view_row.items()}]
+        {key: json_safe(value) for key, value in view_row.items()}
+    ]
 
 
 def test_leaderboard_energy_is_null_without_gpu_samples(collector, query):

@@ -101,11 +101,15 @@ def test_two_runs_publish_datasets_that_load_as_the_views_rows(stores, store, hu
     assert len(gpu_rows) == 2 and loaded[second.metrics_repo] == published(gpu_rows)
 
     board = loaded["alice/smoltrace-leaderboard"]  # SMOLTRACE's row: one per run
-    assert sorted((r["run_id"], r["agent_type"]) for r in board) == sorted([(stores.run_a, "both"), (stores.run_b, "tool")])
+    assert sorted((r["run_id"], r["agent_type"]) for r in board) == sorted(
+        [(stores.run_a, "both"), (stores.run_b, "tool")]
+    )
     for row in board:
         run = first if row["run_id"] == stores.run_a else second
         [view] = published([fetch_leaderboard_row(reader, row["run_id"])])
-        assert {k: row[k] for k in view if k not in HUB_FILLED} == {k: v for k, v in view.items() if k not in HUB_FILLED}
+        assert {k: row[k] for k in view if k not in HUB_FILLED} == {
+            k: v for k, v in view.items() if k not in HUB_FILLED
+        }
         assert (row["results_dataset"], row["traces_dataset"], row["metrics_dataset"]) == (
             run.results_repo,
             run.traces_repo,
@@ -184,7 +188,10 @@ def test_duration_totals_round_the_same_whatever_the_row_order():
     durations = ORDER_SENSITIVE_DURATIONS_MS
     assert round(sum(durations), 2) != round(sum(reversed(durations)), 2)  # the trap
     for order in (durations, durations[::-1]):
-        rows = [{"run_id": "r", "agent_type": "tool", "task_id": str(i), "execution_time_ms": d} for i, d in enumerate(order)]
+        rows = [
+            {"run_id": "r", "agent_type": "tool", "task_id": str(i), "execution_time_ms": d}
+            for i, d in enumerate(order)
+        ]
         ((total, average),) = [(row["total_duration_ms"], row["avg_duration_ms"]) for row in leaderboard_rows(rows)]
         assert (total, average) == (140.43, 20.06)
 

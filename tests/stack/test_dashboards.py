@@ -120,4 +120,6 @@ def test_leaderboard_variables_list_every_model_and_agent_type(stack_store, vari
     assert "FROM leaderboard_by_agent_type" in table["targets"][0]["url_options"]["data"]
     rows = ask(stack_store, table["targets"][0], values)
     assert {(row["run_id"], row["agent_type"]) for row in rows} == {
-        (stack_store.tool_run_id, "tool"), (stack_store.code_run_id, "code")}
+        (stack_store.tool_run_id, "tool"),
+        (stack_store.code_run_id, "code"),
+    }

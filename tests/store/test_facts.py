@@ -218,7 +218,7 @@ def oracle(tasks: list[Task]) -> dict[str, tuple]:
     for task in tasks:
         sent = {s.span_id: s for s in task.spans if s.span_id not in task.lost}
 
-        def inside_llm(span):  # is some ancestor that was sent an LLM span?
+        def inside_llm(span, sent=sent):  # is some ancestor that was sent an LLM span?
             parent = sent.get(span.parent_id)
             while parent is not None:
                 if parent.attributes.get("openinference.span.kind") == "LLM":
@@ -234,7 +234,11 @@ def oracle(tasks: list[Task]) -> dict[str, tuple]:
             if "llm.token_count.prompt" in llm.attributes:
                 tokens += llm.attributes["llm.token_count.prompt"] + llm.attributes["llm.token_count.completion"]
             else:  # the largest count among the LLM spans inside it
-                nested = [s for s in sent.values() if s.parent_id == llm.span_id and "gen_ai.usage.input_tokens" in s.attributes]
+                nested = [
+                    s
+                    for s in sent.values()
+                    if s.parent_id == llm.span_id and "gen_ai.usage.input_tokens" in s.attributes
+                ]
                 tokens += max((s.attributes["gen_ai.usage.input_tokens"] for s in nested), default=0)
                 tokens += max((s.attributes["gen_ai.usage.output_tokens"] for s in nested), default=0)
         tools = sorted((s for s in sent.values() if s.attributes.get("openinference.span.kind") == "TOOL"),
@@ -341,6 +345,8 @@ def test_deleting_a_run_deletes_its_facts_and_nothing_else(tmp_path):
                 for table in facts.DERIVED_TABLES if table != "smoltrace_facts_queue"}  # fmt: skip
         assert left == dict.fromkeys(left, 0)
         assert conn.execute("SELECT run_id FROM runs").fetchall() == [("run-11-1",)]
-        assert conn.execute("SELECT * FROM results WHERE run_id = 'run-11-1' ORDER BY trace_id").fetchall() == kept_before
+        assert (
+            conn.execute("SELECT * FROM results WHERE run_id = 'run-11-1' ORDER BY trace_id").fetchall() == kept_before
+        )
         facts.rebuild(conn)  # and what is left is still exactly what the spans give
         assert conn.execute("SELECT * FROM results ORDER BY trace_id").fetchall() == kept_before

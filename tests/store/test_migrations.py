@@ -117,7 +117,9 @@ def old_store(tmp_path) -> Path:
 
 def applied_versions(path: Path) -> list[int]:
     with duckdb.connect(str(path), read_only=True) as conn:
-        return [row[0] for row in conn.execute('SELECT "Version" FROM smoltrace_schema_migrations ORDER BY 1').fetchall()]
+        return [
+            row[0] for row in conn.execute('SELECT "Version" FROM smoltrace_schema_migrations ORDER BY 1').fetchall()
+        ]
 
 
 def test_the_fixture_is_a_version_1_store(old_store):
@@ -180,7 +182,9 @@ def test_store_check_finds_a_tampered_fact_and_rebuild_repairs_it(old_store):
     assert ok.stdout == f"the stored facts of 7 traces are exactly what the spans give ({old_store})\n"
 
     with duckdb.connect(str(old_store)) as conn:
-        conn.execute("UPDATE smoltrace_task_facts SET total_tokens = 1 WHERE task_id = 'calc_sum' AND agent_type = 'tool'")
+        conn.execute(
+            "UPDATE smoltrace_task_facts SET total_tokens = 1 WHERE task_id = 'calc_sum' AND agent_type = 'tool'"
+        )
     bad = subprocess.run([command("smoltrace-store"), "check", "--db", str(old_store)],
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert bad.returncode == 1

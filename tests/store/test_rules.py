@@ -23,7 +23,9 @@ FIXTURE = Path(__file__).parent / "fixtures" / "store_stop11.duckdb"
 STRICT = "success AND all_keywords_present"
 ANSWERED = "final_answer_called AND response_correct"
 RULE_ROWS_SQL = "SELECT rule, agent_type, task_id, passed, success FROM rule_results ORDER BY rule, agent_type, task_id"
-BOARD_SQL = "SELECT rule, agent_type, total_tests, successful_tests, success_rate FROM leaderboard_by_rule ORDER BY rule"
+BOARD_SQL = (
+    "SELECT rule, agent_type, total_tests, successful_tests, success_rate FROM leaderboard_by_rule ORDER BY rule"
+)
 TASKS = [("code", "calc_sum"), ("code", "reason"), ("code", "weather_tokyo"),
          ("tool", "calc_sum"), ("tool", "reason"), ("tool", "weather_tokyo")]  # fmt: skip
 #: SMOLTRACE's verdict on the fixture's tasks: only the tool agent's weather task succeeded.
@@ -139,7 +141,8 @@ def test_a_subquery_over_the_stores_views_is_a_rule_too(store):
     with database.connect(store) as conn:
         rules.add_rule(conn, "weather", called_weather)
     assert read(store, "SELECT task_id, agent_type FROM rule_results WHERE rule = 'weather' AND passed") == [
-        ("weather_tokyo", "tool")]
+        ("weather_tokyo", "tool")
+    ]
 
 
 def test_a_rule_written_into_the_table_by_other_means_is_checked_before_it_is_used(store, caplog):
@@ -151,9 +154,11 @@ def test_a_rule_written_into_the_table_by_other_means_is_checked_before_it_is_us
         database.connect(store).close()  # any writable open regenerates the views from the table
     assert read(store, "SELECT DISTINCT rule FROM rule_results ORDER BY rule") == [("default",), ("fine",)]
     assert [r.getMessage() for r in caplog.records] == [
-        ("scoring rule left out of rule_results: rule 'sneaky' is refused: table function 'read_csv' is not "
-        "allowed: only generators (range, generate_series, unnest, json_each, json_tree), DuckDB catalog "
-        "functions and the store's table macros may be called, never one that reads files, URLs or database state")
+        (
+            "scoring rule left out of rule_results: rule 'sneaky' is refused: table function 'read_csv' is not "
+            "allowed: only generators (range, generate_series, unnest, json_each, json_tree), DuckDB catalog "
+            "functions and the store's table macros may be called, never one that reads files, URLs or database state"
+        )
     ]
 
 
@@ -165,7 +170,10 @@ def test_rules_go_through_the_collector_that_holds_the_store(store):
                                       "(pass --token or set SMOLTRACE_TOKEN)")  # fmt: skip
         added = rules.add_to_store(store, "strict", STRICT, "every expected keyword", token="tok")
         assert {key: added[key] for key in ("name", "expression", "description")} == {
-            "name": "strict", "expression": STRICT, "description": "every expected keyword"}
+            "name": "strict",
+            "expression": STRICT,
+            "description": "every expected keyword",
+        }
         with pytest.raises(rules.RuleExists) as taken:
             rules.add_to_store(store, "strict", "true", token="tok")
         assert str(taken.value) == "rule 'strict' already exists: drop it first (smoltrace-rules drop strict)"
