@@ -162,7 +162,9 @@ def build_request(rng: random.Random, spans: int, attributes: int, unique: int, 
     kv = common_pb2.KeyValue
     n_repeated = max(0, attributes - unique)
     repeated = [REPEATED[i % len(REPEATED)] for i in range(n_repeated)]
-    repeated = [(key if i < len(REPEATED) else f"{key}.{i // len(REPEATED)}", kind) for i, (key, kind) in enumerate(repeated)]
+    repeated = [
+        (key if i < len(REPEATED) else f"{key}.{i // len(REPEATED)}", kind) for i, (key, kind) in enumerate(repeated)
+    ]
     uniques = [UNIQUE[i % len(UNIQUE)] for i in range(unique)]
     uniques = [(key if i < len(UNIQUE) else f"{key}.{i // len(UNIQUE)}", size) for i, (key, size) in enumerate(uniques)]
 
@@ -209,14 +211,18 @@ def build_request(rng: random.Random, spans: int, attributes: int, unique: int, 
             start_time_unix_nano=start,
             end_time_unix_nano=start + rng.randrange(1_000_000, 900_000_000),
         )  # fmt: skip
-        span.attributes.extend(kv(key=key, value=_any_value(_repeated_value(kind, role, run_id, rng))) for key, kind in repeated)
+        span.attributes.extend(
+            kv(key=key, value=_any_value(_repeated_value(kind, role, run_id, rng))) for key, kind in repeated
+        )
         span.attributes.extend(kv(key=key, value=_any_value(_unique_value(key, size, rng))) for key, size in uniques)
         event = span.events.add(time_unix_nano=start + 500_000, name="smoltrace.step.log")
         event.attributes.extend([
             kv(key="log.severity", value=_any_value("INFO")),
             kv(key="log.message", value=_any_value(_unique_value("log.message", 60, rng))),
         ])  # fmt: skip
-        span.status.code = trace_pb2.Status.STATUS_CODE_OK if rng.random() > 0.05 else trace_pb2.Status.STATUS_CODE_ERROR
+        span.status.code = (
+            trace_pb2.Status.STATUS_CODE_OK if rng.random() > 0.05 else trace_pb2.Status.STATUS_CODE_ERROR
+        )
     return request.SerializeToString()
 
 
@@ -427,7 +433,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load (warm-up included)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds at the start left out of the figures")
     parser.add_argument("--spans-per-request", type=int, default=500)
@@ -437,7 +445,9 @@ def parse_args(argv=None):
     parser.add_argument("--unique-attributes", type=int, default=4, help="of those, unique per span")
     parser.add_argument("--pool-size", type=int, default=16, help="distinct pre-generated requests per load process")
     parser.add_argument("--db", type=Path, default=None, help="store file (default: a temporary file, deleted)")
-    parser.add_argument("--collector-args", default="", help="extra smoltrace-collector flags, e.g. '--max-pending-items 50000'")
+    parser.add_argument(
+        "--collector-args", default="", help="extra smoltrace-collector flags, e.g. '--max-pending-items 50000'"
+    )
     parser.add_argument("--profile", type=Path, default=None,
                         help="run py-spy on the collector over the steady window, write raw folded stacks here")  # fmt: skip
     parser.add_argument("--target-spans", type=float, default=50_000, help="target durable spans/s (for the verdict)")
@@ -548,7 +558,7 @@ def main(argv=None) -> int:
         f"""
 ==================== smoltrace collector ingest benchmark ====================
 command          : {command_line}
-collector        : {' '.join(collector.command)}
+collector        : {" ".join(collector.command)}
 machine          : {os.cpu_count()} CPUs, {platform.machine()}, {platform.system()} {platform.release()}
 python           : {platform.python_version()} ({platform.python_implementation()})
 load             : {args.processes} process(es) x {args.connections} gRPC connection(s), {args.spans_per_request} spans/request,
@@ -560,19 +570,19 @@ duration         : {args.duration:g} s, warm-up {args.warmup:g} s left out; stea
 durable ingest   : {durable_rate:,.0f} spans/s  ({durable_rate / args.spans_per_request:,.1f} requests/s acked in the window)
 committed        : {committed_rate:,.0f} spans/s  (otel_traces counted through the query API at both ends of the window;
                    a read first waits for the acknowledged spans' commit: {barrier_ms[0]:.0f} and {barrier_ms[1]:.0f} ms here)
-export latency   : p50 {percentile(latencies_ms, 0.50):.1f} ms, p99 {percentile(latencies_ms, 0.99):.1f} ms, max {max(latencies_ms, default=float('nan')):.1f} ms (acked attempt)
-refusals         : {refused} RESOURCE_EXHAUSTED (retried), {failed} other errors{(' ' + '; '.join(errors[:3])) if errors else ''}
+export latency   : p50 {percentile(latencies_ms, 0.50):.1f} ms, p99 {percentile(latencies_ms, 0.99):.1f} ms, max {max(latencies_ms, default=float("nan")):.1f} ms (acked attempt)
+refusals         : {refused} RESOURCE_EXHAUSTED (retried), {failed} other errors{(" " + "; ".join(errors[:3])) if errors else ""}
 collector CPU    : {(cpu1 - cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy over the window ({(cpu1 - cpu0) / max(durable_rate * window_s, 1) * 1e6:.1f} us/span)
 collector threads: {thread_text} cores (st-*: the collector's threads; the process's own name: DuckDB's workers, main, gRPC polling)
 load CPU         : {(load_cpu1 - load_cpu0) / (t_cpu1 - t_cpu0):.2f} cores busy (the load processes share this machine's {os.cpu_count()} CPUs)
 collector RSS    : peak {rss_mb:,.0f} MB (sampled every 0.2 s), {rss_at_end / 1e6:,.0f} MB at the end of the load
 RSS every 2 s MB : {timeline_text}
-commits          : {commits if commits is not None else '?'} ({acked_spans / commits if commits else float('nan'):,.0f} spans/commit on average)
-facts derivation : {f"{derive_s:.1f} s of the deriver's time in all ({derive_s / max(acked_spans, 1) * 1e6:.1f} us/span, thread st-deriver)" if derive_s is not None else '?'}
+commits          : {commits if commits is not None else "?"} ({acked_spans / commits if commits else float("nan"):,.0f} spans/commit on average)
+facts derivation : {f"{derive_s:.1f} s of the deriver's time in all ({derive_s / max(acked_spans, 1) * 1e6:.1f} us/span, thread st-deriver)" if derive_s is not None else "?"}
 stop (SIGINT)    : exit code {exit_code}, {stop_s:.1f} s to flush, checkpoint and close
 on disk          : {db_bytes / 1e6:,.1f} MB store + {wal_bytes / 1e6:,.1f} MB WAL = {(db_bytes + wal_bytes) / max(stored, 1):,.0f} bytes/span
-rows             : {stored:,} in otel_traces ({distinct_spans:,} distinct ids) vs {acked_spans:,} spans acked -> {'OK' if rows_ok else 'MISMATCH'}
-target           : >= {args.target_spans:,.0f} spans/s: {'MET' if verdict_rate else 'NOT MET'}; peak RSS < {args.target_rss_mb:,.0f} MB: {'MET' if verdict_rss else 'NOT MET'}
+rows             : {stored:,} in otel_traces ({distinct_spans:,} distinct ids) vs {acked_spans:,} spans acked -> {"OK" if rows_ok else "MISMATCH"}
+target           : >= {args.target_spans:,.0f} spans/s: {"MET" if verdict_rate else "NOT MET"}; peak RSS < {args.target_rss_mb:,.0f} MB: {"MET" if verdict_rss else "NOT MET"}
 =============================================================================="""
     )
     if args.profile:

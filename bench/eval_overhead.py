@@ -110,7 +110,7 @@ def concurrency(n_tasks: int) -> dict:
             started = time.perf_counter()
             results, *_ = run_evaluation("gpt-4o-mini", agent_type="tool", dataset_name=str(tasks_file),
                                          db_path=Path(folder) / f"w{workers}.duckdb", parallel_workers=workers,
-                                         model_factory=lambda: model)  # fmt: skip
+                                         model_factory=lambda model=model: model)  # fmt: skip
             timings[workers] = time.perf_counter() - started
             assert sum(r["success"] for r in results["tool"]) == n_tasks
     return {"tasks": n_tasks, "model_calls_per_task": 2, "seconds_per_call": 0.5,
@@ -122,17 +122,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=40, help="tasks per round for the overhead benchmark")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (plain then traced) for the overhead benchmark")
-    parser.add_argument("--trace-litellm", action="store_true", help="traced mode also instruments litellm "
-                        "(smoltrace-eval --trace-litellm)")
+    parser.add_argument(
+        "--trace-litellm",
+        action="store_true",
+        help="traced mode also instruments litellm (smoltrace-eval --trace-litellm)",
+    )
     parser.add_argument("--concurrency-tasks", type=int, default=32, help="tasks for the concurrency benchmark")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}")
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     overhead = tracing_overhead(args.tasks, args.rounds, args.trace_litellm)
     print("tracing overhead:", json.dumps(overhead, indent=2))
-    print(f"  -> {overhead['overhead_percent']}% extra wall time per task (target < 10%); "
-          f"{overhead['instrumentation_overhead_percent']}% with the same instrumentation and redaction but the "
-          "spans dropped instead of exported to the collector")
+    print(
+        f"  -> {overhead['overhead_percent']}% extra wall time per task (target < 10%); "
+        f"{overhead['instrumentation_overhead_percent']}% with the same instrumentation and redaction but the "
+        "spans dropped instead of exported to the collector"
+    )
     speed = concurrency(args.concurrency_tasks)
     print("concurrency:", json.dumps(speed, indent=2))
     print(f"  -> 8 workers {speed['speedup']}x faster than 1 (target >= 6x)")

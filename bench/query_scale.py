@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -100,6 +101,7 @@ class Cloner:
     def __init__(self, template: list[bytes]):
         from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+        self.template = template
         self.requests = [trace_service_pb2.ExportTraceServiceRequest.FromString(body) for body in template]
         self.run_id = next(self._run_ids())
         starts = [span.start_time_unix_nano for r in self.requests for rs in r.resource_spans
@@ -158,8 +160,9 @@ class Cloner:
         return run_id, bodies
 
 
-def send_runs(target: str, cloner: Cloner, starts_ns: list[int], seed: int, progress=None,
-              stop: threading.Event | None = None) -> list[str]:
+def send_runs(
+    target: str, cloner: Cloner, starts_ns: list[int], seed: int, progress=None, stop: threading.Event | None = None
+) -> list[str]:
     """Send one clone per start time over one gRPC channel; returns their run ids."""
     import grpc
 
@@ -172,7 +175,7 @@ def send_runs(target: str, cloner: Cloner, starts_ns: list[int], seed: int, prog
             break
         run_id, bodies = cloner.clone(start_ns, rng)
         for body in bodies:
-            for attempt in range(100):
+            for _attempt in range(100):
                 try:
                     export(body, timeout=60)
                     break
@@ -185,6 +188,16 @@ def send_runs(target: str, cloner: Cloner, starts_ns: list[int], seed: int, prog
             progress(k + 1)
     channel.close()
     return run_ids
+
+
+def sender_process(target: str, template: list[bytes], starts_ns: list[int], seed: int, sent) -> None:
+    """A load process: clones of the template at ``starts_ns``, counting each run sent in ``sent``."""
+
+    def progress(_done):
+        with sent.get_lock():
+            sent.value += 1
+
+    send_runs(target, Cloner(template), starts_ns, seed, progress)
 
 
 def api_query(http_url: str, sql: str, params: list) -> tuple[float, dict]:
@@ -253,30 +266,27 @@ def measure(args, cloner: Cloner, collector: CollectorProcess, db_path: Path, rn
     spacing_ns = max(cloner.length_ns, 1_000_000_000) + 5_000_000_000
     first_ns = time.time_ns() - (args.runs + 10) * spacing_ns
     if not args.reuse:
-        print(f"sending {args.runs} runs ({args.runs * cloner.spans:,} spans) with {args.senders} senders ...", flush=True)
+        print(
+            f"sending {args.runs} runs ({args.runs * cloner.spans:,} spans) with {args.senders} senders ...", flush=True
+        )
         started = time.monotonic()
-        sent = [0] * args.senders
-
-        def progress_of(index):
-            def progress(done):
-                sent[index] = done
-                total = sum(sent)
-                if total % 100 == 0:
-                    rate = total * cloner.spans / (time.monotonic() - started)
-                    print(f"  {total} runs sent ({rate:,.0f} spans/s)", flush=True)
-            return progress
-
-        # Sender i sends every senders-th run: runs that overlap in time, as concurrent runners' do.
+        # Sender i sends every senders-th run: runs that overlap in time, as concurrent runners' do. Each
+        # sender is a process of its own (cloning protobuf messages is Python work: one core each).
         starts = [first_ns + k * spacing_ns for k in range(args.runs)]
-        threads = [
-            threading.Thread(target=send_runs, args=(target, cloner, starts[i :: args.senders], 100 + i,
-                                                     progress_of(i)))
+        context = multiprocessing.get_context("spawn")
+        sent = context.Value("i", 0)
+        senders = [
+            context.Process(target=sender_process, args=(target, cloner.template, starts[i :: args.senders], 100 + i, sent))
             for i in range(args.senders)
         ]  # fmt: skip
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for sender in senders:
+            sender.start()
+        while any(sender.is_alive() for sender in senders):
+            time.sleep(10)
+            rate = sent.value * cloner.spans / (time.monotonic() - started)
+            print(f"  {sent.value} runs sent ({rate:,.0f} spans/s)", flush=True)
+        if any(sender.exitcode for sender in senders):
+            raise SystemExit("a sender failed (see its traceback above)")
         took, payload = api_query(collector.http_url, "SELECT count(*) FROM otel_traces", [])
         print(f"  stored {payload['rows'][0][0]:,} spans in {time.monotonic() - started:.0f} s "
               f"(the count waited {took:.0f} ms for the last commit and facts)")  # fmt: skip
@@ -285,7 +295,7 @@ def measure(args, cloner: Cloner, collector: CollectorProcess, db_path: Path, rn
     run_ids = [row[0] for row in payload["rows"]]
     _, payload = api_query(collector.http_url, "SELECT trace_id FROM results USING SAMPLE 2000 ROWS", [])
     trace_ids = [row[0] for row in payload["rows"]]
-    _, payload = api_query(collector.http_url, "SELECT count(*), count(DISTINCT \"TraceId\") FROM otel_traces", [])
+    _, payload = api_query(collector.http_url, 'SELECT count(*), count(DISTINCT "TraceId") FROM otel_traces', [])
     spans, traces = payload["rows"][0]
     print(f"store: {spans:,} spans, {traces:,} traces, {len(run_ids):,} runs; {db_path.stat().st_size / 1e6:,.0f} MB")
 

@@ -66,7 +66,9 @@ def limit_process_memory(setting: str, memory_limit: str) -> str | None:
 @click.option("--host", default="127.0.0.1", help="Address to listen on. Loopback only by default; see the README "
               "before exposing the collector (set a token, put TLS in front).")  # fmt: skip
 @click.option("--grpc-port", default=4317, type=int, help="OTLP/gRPC port (0 picks a free port).")
-@click.option("--http-port", default=4318, type=int, help="OTLP/HTTP port, also the health check (0 picks a free port).")
+@click.option(
+    "--http-port", default=4318, type=int, help="OTLP/HTTP port, also the health check (0 picks a free port)."
+)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"DuckDB store file (the request log <db>.requests.* lives next to it). Default: ${DB_ENV_VAR}, "
                    "else ~/.local/share/smoltrace/smoltrace.duckdb.")  # fmt: skip
@@ -92,8 +94,19 @@ def limit_process_memory(setting: str, memory_limit: str) -> str | None:
                    "the size once ready + --memory-limit + 2 GiB; 0: no limit.")  # fmt: skip
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
               help="Log verbosity.")  # fmt: skip
-def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pending_items, memory_limit,
-         ack_after_commit, process_memory_limit, log_level):
+def main(
+    host,
+    grpc_port,
+    http_port,
+    db_path,
+    token,
+    max_request_bytes,
+    max_pending_items,
+    memory_limit,
+    ack_after_commit,
+    process_memory_limit,
+    log_level,
+):
     """Receive OpenTelemetry traces, metrics and logs over OTLP (gRPC and HTTP) and store them in DuckDB.
 
     A request is acknowledged only after it is fsynced to the request log next to the store
@@ -126,7 +139,9 @@ def main(host, grpc_port, http_port, db_path, token, max_request_bytes, max_pend
     except StoreOpenError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"{exc}. Is another collector running? Pick other ports with --grpc-port/--http-port.")
+        raise click.ClickException(
+            f"{exc}. Is another collector running? Pick other ports with --grpc-port/--http-port."
+        ) from None
     capped = limit_process_memory(process_memory_limit, memory_limit)
     click.echo(
         f"smoltrace-collector ready: OTLP/gRPC {collector.grpc_endpoint}  OTLP/HTTP {collector.http_endpoint}  "

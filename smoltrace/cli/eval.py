@@ -11,18 +11,21 @@ import click
 
 from smoltrace.cli.options import SmoltraceCommand, parse_model_args
 from smoltrace.runner.agents import AgentConfigError
-from smoltrace.runner.local_model import LocalModelUnavailable
 from smoltrace.runner.config import MCP_TRANSPORTS, PURPOSES, SEARCH_PROVIDERS, EvalConfig
-from smoltrace.runner.optional_tools import OPTIONAL_TOOLS
+from smoltrace.runner.local_model import LocalModelUnavailable
 from smoltrace.runner.models import PROVIDERS, ModelConfigError
+from smoltrace.runner.optional_tools import OPTIONAL_TOOLS
 from smoltrace.runner.tasks import TaskLoadError
 from smoltrace.runner.telemetry import CollectorUnreachableError
 from smoltrace.store.database import DB_ENV_VAR
 from smoltrace.store.open_errors import StoreOpenError
 
 
-@click.command(cls=SmoltraceCommand, greedy=("--model-args", "--enable-tools", "--additional-imports"),
-               context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.command(
+    cls=SmoltraceCommand,
+    greedy=("--model-args", "--enable-tools", "--additional-imports"),
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+)
 @click.option("--model", required=True, help="Model id, e.g. openai/gpt-4o-mini, or smollm2-135m (the bundled "
               "offline model, with --provider transformers).")  # fmt: skip
 @click.option("--provider", type=click.Choice(PROVIDERS), default="litellm",
@@ -110,7 +113,9 @@ from smoltrace.store.open_errors import StoreOpenError
               "kebab). Default: none.")  # fmt: skip
 @click.option("--enable-gpu-metrics/--disable-gpu-metrics", default=None,
               help="Sample NVIDIA GPUs during the run. Default: on for local providers, off for API providers.")  # fmt: skip
-@click.option("--gpu-sample-interval", type=click.FloatRange(min=0.05), default=1.0, help="Seconds between GPU samples.")
+@click.option(
+    "--gpu-sample-interval", type=click.FloatRange(min=0.05), default=1.0, help="Seconds between GPU samples."
+)
 @click.option("--grid-intensity", type=float, default=None,
               help="Grid carbon intensity in gCO2e/kWh for CO2 figures (default: see README).")  # fmt: skip
 @click.option("--electricity-price", type=float, default=None, help="USD per kWh for power cost (default: see README).")

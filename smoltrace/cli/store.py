@@ -107,7 +107,9 @@ def check(db_path):
         conn.begin()
         try:
             traces = facts.derive_all(conn)
-            differences = {table: conn.execute(DIFFERENCE_SQL.format(table=table)).fetchone() for table in CHECKED_TABLES}
+            differences = {
+                table: conn.execute(DIFFERENCE_SQL.format(table=table)).fetchone() for table in CHECKED_TABLES
+            }
         finally:
             conn.rollback()
     bad = {table: counts for table, counts in differences.items() if any(counts)}

@@ -220,25 +220,31 @@ class TraceDecoder:
                         if span_events:
                             for event in span_events:
                                 if event.time_unix_nano > _MAX_NS:
-                                    _check_ns(event.time_unix_nano, "event time", f"{position}[{len(rows) - 1 - first_row}]")
+                                    _check_ns(
+                                        event.time_unix_nano, "event time", f"{position}[{len(rows) - 1 - first_row}]"
+                                    )
                                 events.append((event.time_unix_nano, event.name, encode(event.attributes)))
                         event_offsets.append(len(events))
                         span_links = span.links
                         if span_links:
                             for link in span_links:
                                 where = f"{position}[{len(rows) - 1 - first_row}]"
-                                links.append((
-                                    _hex_id(link.trace_id, 16, "link trace_id", where, False),
-                                    _hex_id(link.span_id, 8, "link span_id", where, False),
-                                    link.trace_state,
-                                    encode(link.attributes),
-                                ))
+                                links.append(
+                                    (
+                                        _hex_id(link.trace_id, 16, "link trace_id", where, False),
+                                        _hex_id(link.span_id, 8, "link span_id", where, False),
+                                        link.trace_state,
+                                        encode(link.attributes),
+                                    )
+                                )
                         link_offsets.append(len(links))
         except AttributeDecodeError as exc:
             raise OTLPDecodeError(f"{position}[{len(rows) - first_row}]: {exc}") from None
         if not rows:
             return DecodedRequest("traces")
-        return DecodedRequest("traces", {"otel_traces": _trace_table(rows, events, event_offsets, links, link_offsets)}, len(rows))
+        return DecodedRequest(
+            "traces", {"otel_traces": _trace_table(rows, events, event_offsets, links, link_offsets)}, len(rows)
+        )
 
 
 def _columns(rows: list[tuple], width: int) -> list[tuple]:

@@ -7,8 +7,8 @@ sent and spans go straight to the shadow-schema decoder.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
-from typing import Callable
 
 import grpc
 from google.protobuf import duration_pb2
@@ -57,7 +57,9 @@ class _ExportHandler:
         if self.token:
             metadata = dict(context.invocation_metadata())
             if not bearer_token_matches(metadata.get("authorization"), self.token):
-                context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token in 'authorization' metadata")
+                context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token in 'authorization' metadata"
+                )
         if not body:  # an empty export: a client checking the collector (see HTTP_PORT_METADATA)
             port = self.http_port()
             if port:
@@ -89,8 +91,12 @@ def build_grpc_server(
     http_port: Callable[[], int | None] = lambda: None,
 ) -> grpc.Server:
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="otlp-grpc",
-                                   initializer=thread_names.name_this_thread, initargs=(thread_names.GRPC_HANDLER,)),
+        futures.ThreadPoolExecutor(
+            max_workers=max_workers,
+            thread_name_prefix="otlp-grpc",
+            initializer=thread_names.name_this_thread,
+            initargs=(thread_names.GRPC_HANDLER,),
+        ),
         maximum_concurrent_rpcs=max_concurrent_rpcs,
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),

@@ -49,4 +49,6 @@ class Ingestor:
         try:
             return future.result(timeout=self.ack_timeout_s)
         except FutureTimeout:
-            raise AckTimeoutError(f"the request log took longer than {self.ack_timeout_s:g}s to store the request") from None
+            raise AckTimeoutError(
+                f"the request log took longer than {self.ack_timeout_s:g}s to store the request"
+            ) from None

@@ -383,7 +383,8 @@ def _delete_run_handler(collector, api: QueryAPI):
             return _error(f"parts must be among {', '.join(run_deletion.PARTS)}")
         try:
             counts = await run_in_threadpool(
-                collector.writer.run_exclusive, lambda conn: run_deletion.delete_run(conn, run_id, parts))
+                collector.writer.run_exclusive, lambda conn: run_deletion.delete_run(conn, run_id, parts)
+            )
         except duckdb.Error as exc:
             return _error(str(exc), 500)
         log.info("deleted run %s: %s", run_id, counts)
@@ -428,9 +429,9 @@ def _add_rule_handler(collector, api: QueryAPI):
         try:
             body = await request.json()
         except ValueError:
-            return _error("the body must be a JSON object: {\"name\", \"expression\", \"description\"}")
+            return _error('the body must be a JSON object: {"name", "expression", "description"}')
         if not isinstance(body, dict):
-            return _error("the body must be a JSON object: {\"name\", \"expression\", \"description\"}")
+            return _error('the body must be a JSON object: {"name", "expression", "description"}')
         name, expression, description = body.get("name"), body.get("expression"), body.get("description")
 
         def change(conn):

@@ -31,9 +31,9 @@ import logging
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from smoltrace.collector.decode import SIGNALS
 from smoltrace.store.database import request_log_segments

@@ -67,7 +67,7 @@ class Collector:
         self.http_port: int | None = None
 
     @classmethod
-    def embedded(cls, db_path: str | Path | None = None, token: str | None = None, **options) -> "Collector":
+    def embedded(cls, db_path: str | Path | None = None, token: str | None = None, **options) -> Collector:
         """A collector on ephemeral loopback ports, for running inside another process."""
         config = CollectorConfig(host="127.0.0.1", grpc_port=0, http_port=0, token=token, embedded=True, **options)
         if db_path is not None:
@@ -96,7 +96,7 @@ class Collector:
         every request acknowledged before the call (waiting up to ``wait_s`` for their commit)."""
         return self.writer.cursor(wait_s)
 
-    def start(self) -> "Collector":
+    def start(self) -> Collector:
         """Open the store and listen. Raises StoreOpenError (the store cannot be opened: locked, full
         disk, not a DuckDB file; one line saying why) or OSError (a port is taken)."""
         config = self.config
@@ -192,7 +192,7 @@ class Collector:
             self._http_server = None
         self.writer.stop()
 
-    def __enter__(self) -> "Collector":
+    def __enter__(self) -> Collector:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -40,10 +40,10 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -192,7 +192,7 @@ class ReadCursor:
     def __getattr__(self, name):
         return getattr(self._cursor, name)
 
-    def execute(self, *args, **kwargs) -> "ReadCursor":
+    def execute(self, *args, **kwargs) -> ReadCursor:
         self._cursor.execute(*args, **kwargs)
         return self  # as DuckDB's own execute does, so that reader().execute(...).fetchall() works
 
@@ -205,7 +205,7 @@ class ReadCursor:
         if on_close is not None:
             on_close()
 
-    def __enter__(self) -> "ReadCursor":
+    def __enter__(self) -> ReadCursor:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -478,7 +478,7 @@ class StoreWriter:
                 timeout=timeout_s,
             )
 
-    def cursor(self, wait_s: float = READ_BARRIER_TIMEOUT_S) -> "ReadCursor":
+    def cursor(self, wait_s: float = READ_BARRIER_TIMEOUT_S) -> ReadCursor:
         """A cursor on the store that sees every request acknowledged before this call (it waits up to
         ``wait_s`` for their commit; 0: no wait, for reads that need no data); close it when done (the
         writer frees memory only while no cursor is open)."""
@@ -949,4 +949,3 @@ class StoreWriter:
                 log.debug("could not evict the checkpointed blocks: %s", exc)
             finally:
                 self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
-

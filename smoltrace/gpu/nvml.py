@@ -18,9 +18,10 @@ Error policy (a run must never fail because a sensor did):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger("smoltrace.gpu")
 
@@ -146,9 +147,9 @@ def discover(nvml: Any) -> list[GpuDevice]:
             log.warning("GPU %d skipped: NVML cannot identify it (%s)", index, exc)
             continue
         energy_fn = getattr(nvml, "nvmlDeviceGetTotalEnergyConsumption", None)
-        has_counter = energy_fn is not None and _supports(nvml, lambda: energy_fn(handle))
+        has_counter = energy_fn is not None and _supports(nvml, lambda fn=energy_fn, h=handle: fn(h))
         v2 = getattr(nvml, "nvmlMemory_v2", None)
-        if v2 is not None and not _supports(nvml, lambda: nvml.nvmlDeviceGetMemoryInfo(handle, version=v2)):
+        if v2 is not None and not _supports(nvml, lambda h=handle, v=v2: nvml.nvmlDeviceGetMemoryInfo(h, version=v)):
             v2 = None
         devices.append(GpuDevice(index, name, uuid, handle, has_counter, v2))
     return devices

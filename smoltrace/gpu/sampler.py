@@ -24,8 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
 from opentelemetry.sdk.resources import Resource
@@ -143,7 +144,7 @@ class GpuSampler:
                 device.index, device.name, device.uuid, self._meters[device.index].method,
             )  # fmt: skip
 
-    def start(self) -> "GpuSampler":
+    def start(self) -> GpuSampler:
         """Open NVML, take the first sample now, then sample every ``interval_s`` in the background."""
         self._ensure_open()
         if self._thread is None:
@@ -169,7 +170,7 @@ class GpuSampler:
             if self._opened:
                 nvml_access.shutdown_nvml(self._nvml)
 
-    def __enter__(self) -> "GpuSampler":
+    def __enter__(self) -> GpuSampler:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

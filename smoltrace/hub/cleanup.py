@@ -177,8 +177,8 @@ def _describe_filters(older_than_days, keep_recent, incomplete_only, delete_all,
 
 
 def _local_runs(db_path, collector_token) -> list[dict]:
-    from smoltrace.store.run_deletion import LIST_RUNS_SQL
     from smoltrace.store.reader import open_reader
+    from smoltrace.store.run_deletion import LIST_RUNS_SQL
 
     with open_reader(db_path, collector_token) as reader:
         rows = reader.query(LIST_RUNS_SQL)

@@ -116,11 +116,11 @@ def union_tables(old: pa.Table, new: pa.Table) -> pa.Table:
     names = list(old.column_names) + [n for n in new.column_names if n not in old.column_names]
     merged = {}
     for name in names:
-        parts = [table.column(name) if name in table.column_names else pa.nulls(table.num_rows)
-                 for table in (old, new)]
+        parts = [table.column(name) if name in table.column_names else pa.nulls(table.num_rows) for table in (old, new)]
         try:
-            merged[name] = pa.concat_tables([pa.table({name: part}) for part in parts],
-                                            promote_options="permissive").column(name)
+            merged[name] = pa.concat_tables(
+                [pa.table({name: part}) for part in parts], promote_options="permissive"
+            ).column(name)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             values = [value for part in parts for value in part.to_pylist()]
             merged[name] = pa.array([_json_text(v) if not isinstance(v, str) else v for v in values], pa.string())

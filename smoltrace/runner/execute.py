@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
@@ -122,7 +122,7 @@ def execute_task(
             stop_reason = "max_steps" if box["reached_max_steps"] else "final_answer"
             answer = None if box["output"] is None else str(box["output"])
             if stop_reason == "max_steps":
-                error = f"reached max_steps without a final answer"
+                error = "reached max_steps without a final answer"
 
         span.set_attribute("smoltrace.task.stop_reason", stop_reason)
         if answer is not None:

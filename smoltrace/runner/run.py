@@ -83,18 +83,13 @@ def select_tasks(config: EvalConfig) -> tuple[TaskSuite, list[tuple]]:
     """
     if config.repeats < 1:
         raise ValueError(f"--repeats must be at least 1 (got {config.repeats})")
-    suite = load_tasks(
-        config.dataset_name, split=config.split, revision=config.dataset_revision
-    )
+    suite = load_tasks(config.dataset_name, split=config.split, revision=config.dataset_revision)
     suite = suite.filter(difficulty=config.difficulty, quick_only=config.quick)
     executions = []
     for repeat in range(config.repeats):
         for agent_type in agent_types_for(config.agent_type):
             tasks = suite.for_agent(agent_type).tasks
-            executions += [
-                (task, agent_type, repeat)
-                for task in (tasks[: config.limit] if config.limit else tasks)
-            ]
+            executions += [(task, agent_type, repeat) for task in (tasks[: config.limit] if config.limit else tasks)]
     return suite, executions
 
 
@@ -126,9 +121,7 @@ class _Progress:
 
     def advance(self, outcome: TaskOutcome) -> None:
         if self._bar:
-            mark = {"final_answer": "answered"}.get(
-                outcome.stop_reason, outcome.stop_reason
-            )
+            mark = {"final_answer": "answered"}.get(outcome.stop_reason, outcome.stop_reason)
             try_no = f" #{outcome.repeat + 1}" if outcome.repeat else ""
             self._bar.update(
                 self._task,
@@ -148,9 +141,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
     # Everything that can be wrong is checked before the collector starts or a model is called.
     suite, executions = select_tasks(config)
     if not executions:
-        raise ValueError(
-            "no tasks to run: check --difficulty, --agent-type, --limit and the dataset"
-        )
+        raise ValueError("no tasks to run: check --difficulty, --agent-type, --limit and the dataset")
     spec = ModelSpec(config.provider, config.model, api_base=config.api_base, api_key=config.api_key,
                      hf_token=config.hf_token, model_args=dict(config.model_args),
                      inference_provider=config.hf_inference_provider)  # fmt: skip
@@ -158,31 +149,19 @@ def run(config: EvalConfig, log=print) -> RunReport:
         spec.model_args.setdefault("max_new_tokens", QUICK_MAX_NEW_TOKENS)
     if config.model_factory is None:
         check_model(spec)
-    max_steps = (
-        config.max_steps
-    )  # an explicit value wins over --quick and the prompt config
+    max_steps = config.max_steps  # an explicit value wins over --quick and the prompt config
     # --prompt-yml, --additional-imports, --enable-tools, --use-case...: checked before anything starts
     agent_setup = AgentSetup.from_config(config)
     run_labels(config)
     if max_steps is None:
-        max_steps = (
-            agent_setup.options.max_steps
-        )  # the prompt config's, else --quick's, else the default
+        max_steps = agent_setup.options.max_steps  # the prompt config's, else --quick's, else the default
     if max_steps is None:
         max_steps = QUICK_MAX_STEPS if config.quick else DEFAULT_MAX_STEPS
 
     collector = None
-    db_path = (
-        None
-        if config.otlp_endpoint
-        else Path(config.db_path)
-        if config.db_path
-        else default_db_path()
-    )
+    db_path = None if config.otlp_endpoint else Path(config.db_path) if config.db_path else default_db_path()
     endpoint, query_url = config.otlp_endpoint, config.query_url
-    if (
-        db_path is not None
-    ):  # a collector that holds the store takes the run, as smoltrace-query reads through it
+    if db_path is not None:  # a collector that holds the store takes the run, as smoltrace-query reads through it
         endpoint, query_url = _collector_holding(db_path, config.otlp_token, log)
     if endpoint:
         http_port = check_collector(endpoint, config.otlp_token)
@@ -207,9 +186,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
                                  secrets=secrets_from_environment([config.hf_token, config.api_key, config.otlp_token]))  # fmt: skip
         telemetry.instrument(litellm=config.trace_litellm)
         gpu_sampler = _start_gpu_sampler(config, spec, endpoint, run_id, log)
-        model = (
-            config.model_factory() if config.model_factory else build_model(spec, log)
-        )
+        model = config.model_factory() if config.model_factory else build_model(spec, log)
         mcp_tools, mcp_client = load_mcp_tools(config.mcp_server_url, config.mcp_transport,
                                                reserved=agent_setup.tool_names)  # fmt: skip
         pricing = model_pricing(spec)
@@ -230,9 +207,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
 
         workers = max(1, config.parallel_workers)
         if spec.is_local and config.model_factory is None and workers > 1:
-            log(
-                "Note: --parallel-workers is ignored for local models (one model instance, one generation at a time)."
-            )
+            log("Note: --parallel-workers is ignored for local models (one model instance, one generation at a time).")
             workers = 1
         cancelled = threading.Event()
 
@@ -272,12 +247,8 @@ def run(config: EvalConfig, log=print) -> RunReport:
     except BaseException as exc:
         if "run_span" in locals() and run_span.is_recording():
             run_span.set_attribute("smoltrace.run.status", "failed")
-            run_span.set_attribute(
-                "smoltrace.run.completed_tasks", len(report.outcomes)
-            )
-            run_span.set_status(
-                Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
-            )
+            run_span.set_attribute("smoltrace.run.completed_tasks", len(report.outcomes))
+            run_span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
             run_span.end()
         raise
     finally:
@@ -287,9 +258,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
             mcp_client.disconnect()
         if telemetry is not None:
             if not telemetry.flush():
-                log(
-                    "Warning: some spans could not be exported to the collector before the timeout."
-                )
+                log("Warning: some spans could not be exported to the collector before the timeout.")
             telemetry.shutdown()
         report.duration_s = time.monotonic() - started
         if collector is not None and failed:
@@ -314,9 +283,7 @@ class _SnapshotAfterStop(CollectorReader):
         self.collector.stop()
 
 
-def _wait_until_stored(
-    reader: StoreReader, report: RunReport, log, timeout_s: float = 60.0
-) -> None:
+def _wait_until_stored(reader: StoreReader, report: RunReport, log, timeout_s: float = 60.0) -> None:
     """A remote store may sit behind a forwarding collector (the OpenTelemetry Collector in the compose
     stack acknowledges on receipt, not on storage): read results only once the run's closing span and
     every finished task have landed."""
@@ -326,16 +293,10 @@ def _wait_until_stored(
             rows = reader.query(queries.RUN_PROGRESS, [report.run_id])
         except ReadError:
             rows = []
-        if (
-            rows
-            and rows[0]["status"] != "running"
-            and rows[0]["completed_tasks"] >= len(report.outcomes)
-        ):
+        if rows and rows[0]["status"] != "running" and rows[0]["completed_tasks"] >= len(report.outcomes):
             return
         time.sleep(0.25)
-    log(
-        f"Warning: the store has not shown all of run {report.run_id} after {timeout_s:g}s; results may be partial."
-    )
+    log(f"Warning: the store has not shown all of run {report.run_id} after {timeout_s:g}s; results may be partial.")
 
 
 def close_reader(report: RunReport) -> None:
@@ -344,9 +305,7 @@ def close_reader(report: RunReport) -> None:
         close()
 
 
-def _run_executions(
-    executions, start, finished, cancelled: threading.Event, window: int
-) -> None:
+def _run_executions(executions, start, finished, cancelled: threading.Event, window: int) -> None:
     """Run every (task, agent type, repeat) through ``start`` (which submits it to the pool), at most ``window``
     submitted and unfinished at once, handing each outcome to ``finished``. Once ``cancelled`` is set,
     nothing more is submitted, what waits in the pool is cancelled, and what runs ends at once (the
@@ -376,9 +335,7 @@ def _stop_on_signals(cancelled: threading.Event):
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {
-        signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     for signum in previous:
         signal.signal(signum, lambda *_: cancelled.set())
     try:
@@ -390,9 +347,7 @@ def _stop_on_signals(cancelled: threading.Event):
             signal.signal(signum, handler)
 
 
-def _collector_holding(
-    db_path: Path, token: str | None, log
-) -> tuple[str | None, str | None]:
+def _collector_holding(db_path: Path, token: str | None, log) -> tuple[str | None, str | None]:
     """(gRPC endpoint, query URL) of a running smoltrace-collector that holds the store, else (None,
     None): DuckDB lets one process write a file, so a run on a store a collector holds goes to it.
     A store held by another run's embedded collector is refused with a one-line reason."""
@@ -425,9 +380,7 @@ def _query_url(otlp_endpoint: str, http_port: int | None) -> str:
     return f"http://{host}:{http_port}"
 
 
-def _run_attributes(
-    config: EvalConfig, suite: TaskSuite, report: RunReport, max_steps: int
-) -> dict:
+def _run_attributes(config: EvalConfig, suite: TaskSuite, report: RunReport, max_steps: int) -> dict:
     attributes = {
         "smoltrace.run.id": report.run_id,
         "smoltrace.model.id": config.model,
@@ -448,20 +401,12 @@ def _run_attributes(
     }  # fmt: skip
     if suite.revision:
         attributes["smoltrace.dataset.revision"] = suite.revision
-    attributes.update(
-        run_labels(config)
-    )  # --use-case, --team, --purpose, --suite-version
+    attributes.update(run_labels(config))  # --use-case, --team, --purpose, --suite-version
     return attributes
 
 
-def _start_gpu_sampler(
-    config: EvalConfig, spec: ModelSpec, endpoint: str, run_id: str, log
-):
-    enabled = (
-        config.enable_gpu_metrics
-        if config.enable_gpu_metrics is not None
-        else spec.is_local
-    )
+def _start_gpu_sampler(config: EvalConfig, spec: ModelSpec, endpoint: str, run_id: str, log):
+    enabled = config.enable_gpu_metrics if config.enable_gpu_metrics is not None else spec.is_local
     if not enabled:
         return None
     from smoltrace.gpu import GpuSampler, GpuUnavailableError, gpu_metrics_available
@@ -474,11 +419,7 @@ def _start_gpu_sampler(
         OTLPMetricExporter,
     )
 
-    headers = (
-        (("authorization", f"Bearer {config.otlp_token}"),)
-        if config.otlp_token
-        else None
-    )
+    headers = (("authorization", f"Bearer {config.otlp_token}"),) if config.otlp_token else None
     options = {}
     if config.grid_intensity_gco2_per_kwh is not None:
         options["grid_intensity_gco2_per_kwh"] = config.grid_intensity_gco2_per_kwh

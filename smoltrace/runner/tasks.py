@@ -38,10 +38,11 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 __all__ = [
     "AGENT_TYPES",
@@ -163,7 +164,7 @@ class TaskSuite:
     def __iter__(self) -> Iterator[Task]:
         return iter(self.tasks)
 
-    def for_agent(self, agent_type: str) -> "TaskSuite":
+    def for_agent(self, agent_type: str) -> TaskSuite:
         """The tasks an agent of ``agent_type`` runs: its own plus the ``both`` tasks.
 
         ``"both"`` returns every task.
@@ -180,12 +181,10 @@ class TaskSuite:
         limit: int | None = None,
         *,
         quick_only: bool = False,
-    ) -> "TaskSuite":
+    ) -> TaskSuite:
         """Keep tasks of one difficulty and/or only ``quick`` tasks, then the first ``limit``."""
         if difficulty is not None and difficulty not in DIFFICULTIES:
-            raise ValueError(
-                f"difficulty must be one of {', '.join(DIFFICULTIES)} (got {difficulty!r})"
-            )
+            raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)} (got {difficulty!r})")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ValueError(f"limit must be a non-negative integer (got {limit!r})")
         tasks: Iterable[Task] = self.tasks
@@ -254,9 +253,7 @@ class _RowChecker:
             return ""
         return value.strip() if field == "id" else value
 
-    def choice(
-        self, row: Mapping[str, Any], field: str, allowed: tuple[str, ...], default: str | None
-    ) -> str:
+    def choice(self, row: Mapping[str, Any], field: str, allowed: tuple[str, ...], default: str | None) -> str:
         value = row.get(field)
         if _is_missing(value) or value == "":
             if default is None:
@@ -460,8 +457,7 @@ def _read_json_text(text: str, label: str) -> list[tuple[str, Any]]:
     if not isinstance(data, list):
         raise TaskFileError(
             label,
-            [f"{label}: must be a JSON array of task objects or {{\"tasks\": [...]}} "
-             f"(got {type(data).__name__})"],
+            [f'{label}: must be a JSON array of task objects or {{"tasks": [...]}} (got {type(data).__name__})'],
         )
     return [(f"{label}, index {index}", row) for index, row in enumerate(data)]
 
@@ -513,9 +509,7 @@ def _load_local_directory(directory: Path, source: str, split: str) -> TaskSuite
             raise TaskSourceError(f"cannot read the saved dataset in {source}: {exc}") from exc
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
-                raise TaskSourceError(
-                    f"split {split!r} not found in {source} (available: {', '.join(loaded)})"
-                )
+                raise TaskSourceError(f"split {split!r} not found in {source} (available: {', '.join(loaded)})")
             label = f"{source} (split {split!r})"
             return TaskSuite(source, None, split, _parse_rows(_dataset_rows(loaded[split], label), label))
         return TaskSuite(source, None, None, _parse_rows(_dataset_rows(loaded, source), source))
@@ -558,8 +552,7 @@ def _load_hub_dataset(name: str, split: str, revision: str | None) -> TaskSuite:
         dataset = datasets.load_dataset(name, split=split, revision=revision)
     except Exception as exc:
         offline = (
-            "offline mode is ON (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE), so only a cached copy can be "
-            "used"
+            "offline mode is ON (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE), so only a cached copy can be used"
             if _offline_mode_on()
             else "offline mode (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) is off and the Hub is reachable"
         )

@@ -48,11 +48,7 @@ class CollectorUnreachableError(RuntimeError):
 
 def secrets_from_environment(extra: Sequence[str | None] = ()) -> list[str]:
     """Values that must never leave the process: API keys and tokens in the environment, plus any given."""
-    values = [
-        value
-        for name, value in os.environ.items()
-        if _SECRET_ENV.search(name) and value
-    ]
+    values = [value for name, value in os.environ.items() if _SECRET_ENV.search(name) and value]
     values += [value for value in extra if value]
     return sorted({value for value in values if len(value) >= 8}, key=len, reverse=True)
 
@@ -74,9 +70,7 @@ class Redactor:
     def _is_secret_key(self, key: str) -> bool:
         known = self._secret_keys.get(key)
         if known is None:
-            known = self._secret_keys[key] = (
-                key.rsplit(".", 1)[-1].lower() in _SECRET_NAMES
-            )
+            known = self._secret_keys[key] = key.rsplit(".", 1)[-1].lower() in _SECRET_NAMES
         return known
 
     def _may_hold_secret(self, text: str) -> bool:
@@ -100,9 +94,7 @@ class Redactor:
         return value
 
     def attributes(self, attributes) -> dict:
-        return {
-            key: self.value(key, value) for key, value in (attributes or {}).items()
-        }
+        return {key: self.value(key, value) for key, value in (attributes or {}).items()}
 
     def needs_redaction(self, attributes) -> bool:
         """Cheap check first, so the common span (nothing secret) is exported as it is, without a copy."""
@@ -120,10 +112,7 @@ class Redactor:
         joined = "\0".join(texts)
         if not self._may_hold_secret(joined):
             return False
-        return (
-            any(secret in joined for secret in self._secrets)
-            or _SECRET_SHAPES.search(joined) is not None
-        )
+        return any(secret in joined for secret in self._secrets) or _SECRET_SHAPES.search(joined) is not None
 
 
 class RedactingSpanExporter(SpanExporter):
@@ -138,17 +127,11 @@ class RedactingSpanExporter(SpanExporter):
         if not (
             redact.needs_redaction(span.attributes)
             or any(redact.needs_redaction(event.attributes) for event in span.events)
-            or (
-                span.status.description
-                and redact.needs_redaction({"status": span.status.description})
-            )
+            or (span.status.description and redact.needs_redaction({"status": span.status.description}))
         ):
             return span
         events = [
-            type(event)(
-                event.name, redact.attributes(event.attributes), event.timestamp
-            )
-            for event in span.events
+            type(event)(event.name, redact.attributes(event.attributes), event.timestamp) for event in span.events
         ]
         status = span.status
         if status.description:
@@ -170,9 +153,7 @@ class RedactingSpanExporter(SpanExporter):
         return self._exporter.force_flush(timeout_millis)
 
 
-def check_collector(
-    endpoint: str, token: str | None = None, timeout_s: float = 5.0
-) -> int | None:
+def check_collector(endpoint: str, token: str | None = None, timeout_s: float = 5.0) -> int | None:
     """Send an empty OTLP export: proves the collector is up (and the token accepted) before any model
     call is spent. Returns the port of its HTTP query API when it says (smoltrace-collector does; an
     OpenTelemetry Collector in front of it does not)."""
@@ -233,13 +214,9 @@ class RunTelemetry:
         self.run_id = run_id
         headers = (("authorization", f"Bearer {token}"),) if token else None
         if exporter is None:
-            exporter = OTLPSpanExporter(
-                endpoint=endpoint, insecure=True, headers=headers
-            )
+            exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=headers)
         # Time-ordered trace ids keep a run's spans together in the store (see ids.py).
-        self.provider = TracerProvider(
-            resource=run_resource(run_id), id_generator=TimeOrderedIdGenerator()
-        )
+        self.provider = TracerProvider(resource=run_resource(run_id), id_generator=TimeOrderedIdGenerator())
         # A short delay keeps finished tasks queryable within ~1 s while the run goes on.
         self.provider.add_span_processor(
             BatchSpanProcessor(
@@ -262,9 +239,7 @@ class RunTelemetry:
 
             instrumentors.append(LiteLLMInstrumentor())
         for instrumentor in instrumentors:
-            if (
-                instrumentor.is_instrumented_by_opentelemetry
-            ):  # a previous run in this process
+            if instrumentor.is_instrumented_by_opentelemetry:  # a previous run in this process
                 instrumentor.uninstrument()
             instrumentor.instrument(tracer_provider=self.provider)
             self._instrumentors.append(instrumentor)

@@ -41,9 +41,13 @@ def explain_open_error(path: Path, exc: BaseException) -> StoreOpenError:
     if "not a valid DuckDB database file" in message:
         empty = path.exists() and path.stat().st_size == 0
         what = "an empty file" if empty else "not a DuckDB database (a damaged or foreign file)"
-        return StoreOpenError(f"the store {path} is {what}: move it away (a new store is then created) or pass another --db")
+        return StoreOpenError(
+            f"the store {path} is {what}: move it away (a new store is then created) or pass another --db"
+        )
     if "Corrupt database file" in message or "checksum" in message.lower():
-        return StoreOpenError(f"the store {path} is damaged ({_first_line(message)}): restore it from a copy or pass another --db")
+        return StoreOpenError(
+            f"the store {path} is damaged ({_first_line(message)}): restore it from a copy or pass another --db"
+        )
     if getattr(exc, "errno", None) == errno.EACCES or "Permission denied" in message:
         return StoreOpenError(f"cannot open the store {path}: permission denied")
     return StoreOpenError(f"cannot open the store {path}: {_first_line(message)}")

@@ -17,9 +17,10 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 from smoltrace.store import readonly
 
@@ -81,7 +82,7 @@ class FileReader(_AllRows):
         self.description = description
 
     @classmethod
-    def open(cls, path: str | Path) -> "FileReader":
+    def open(cls, path: str | Path) -> FileReader:
         import duckdb
 
         from smoltrace.store.database import StoreNeedsMigration

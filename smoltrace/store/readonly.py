@@ -215,9 +215,7 @@ def check_query(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
         raise RefusedQuery("no SQL given")
     statements = conn.extract_statements(sql)
     if len(statements) != 1:
-        raise RefusedQuery(
-            f"exactly one statement is allowed, got {len(statements)}: send one SELECT per request"
-        )
+        raise RefusedQuery(f"exactly one statement is allowed, got {len(statements)}: send one SELECT per request")
     statement = statements[0]
     inner = statement
     if statement.type == duckdb.StatementType.EXPLAIN:

@@ -37,7 +37,9 @@ DELETE FROM "{table}"
 WHERE "Attributes"->>'smoltrace.run.id' = $run_id OR "ResourceAttributes"->>'smoltrace.run.id' = $run_id
 """
 METRIC_TABLES = ("otel_metrics_gauge", "otel_metrics_sum", "otel_metrics_histogram", "otel_metrics_summary")
-LIST_RUNS_SQL = "SELECT run_id, model, status, started_at, finished_at, completed_tasks FROM runs ORDER BY started_at DESC"
+LIST_RUNS_SQL = (
+    "SELECT run_id, model, status, started_at, finished_at, completed_tasks FROM runs ORDER BY started_at DESC"
+)
 
 PARTS = ("traces", "metrics")  # what --only may select locally ("results" are views over the traces)
 

@@ -80,11 +80,15 @@ def test_wrong_span_id_and_link_lengths_name_the_field(seeded):
     request = trace_request(2)
     request.resource_spans[0].scope_spans[0].spans[1].span_id = b"\x01\x02"
     assert client.export("traces", request.SerializeToString()) == (
-        grpc.StatusCode.INVALID_ARGUMENT, "resource_spans[0].scope_spans[0].spans[1]: span_id must be 8 bytes, got 2")
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "resource_spans[0].scope_spans[0].spans[1]: span_id must be 8 bytes, got 2",
+    )
     request = trace_request(1)
     request.resource_spans[0].scope_spans[0].spans[0].links.add(trace_id=b"\x01" * 16, span_id=b"\x02" * 3)
     assert client.export("traces", request.SerializeToString()) == (
-        grpc.StatusCode.INVALID_ARGUMENT, f"{SPAN}: link span_id must be 8 bytes, got 3")
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"{SPAN}: link span_id must be 8 bytes, got 3",
+    )
     still_healthy()
 
 
@@ -138,7 +142,9 @@ def test_http_errors(seeded):
 
     response = httpx.post(url, content=b"<xml/>", headers={"content-type": "text/xml"})
     assert (response.status_code, response.json()["message"]) == (
-        415, "unsupported content type 'text/xml': use application/x-protobuf or application/json")
+        415,
+        "unsupported content type 'text/xml': use application/x-protobuf or application/json",
+    )
 
     response = httpx.post(url, content=b"not gzip", headers={**PROTOBUF, "content-encoding": "gzip"})
     assert response.status_code == 400

@@ -43,7 +43,9 @@ _EVENTS_AS_INT = pa.list_(pa.struct([("Timestamp", pa.int64()), ("Name", pa.stri
 def normalized(table: pa.Table) -> list[dict]:
     """Rows with timestamps as ints and every JSON column parsed."""
     table = table.set_column(0, "Timestamp", table.column("Timestamp").cast(pa.int64()))
-    table = table.set_column(table.schema.get_field_index("Events"), "Events", table.column("Events").cast(_EVENTS_AS_INT))
+    table = table.set_column(
+        table.schema.get_field_index("Events"), "Events", table.column("Events").cast(_EVENTS_AS_INT)
+    )
     rows = table.to_pylist()
     for row in rows:
         row["ResourceAttributes"] = json.loads(row["ResourceAttributes"])
@@ -198,7 +200,8 @@ def test_strings_everywhere(text):
 
 
 @pytest.mark.parametrize(
-    "value", [0.1, 1 / 3, 1e22, 1e-5, 1e-4, 123456789.0, 2.0**63, -1.5e-300, 1e15, 1e16, 9007199254740993.0, 5e-324, -0.0]
+    "value",
+    [0.1, 1 / 3, 1e22, 1e-5, 1e-4, 123456789.0, 2.0**63, -1.5e-300, 1e15, 1e16, 9007199254740993.0, 5e-324, -0.0],
 )
 def test_doubles_formatted_like_python(value):
     body = request(span({"d": value})).SerializeToString()
@@ -350,7 +353,13 @@ def test_merged_messages_fall_back():
     # A second resource / scope, and a KeyValue with two values.
     resource = resource_pb2.Resource(attributes=key_values({"service.name": "a"})).SerializeToString()
     scope = common_pb2.InstrumentationScope(name="a").SerializeToString()
-    kv = common_pb2.KeyValue(key="k", value=any_value(1)).SerializeToString() + tag(2, 2) + varint(2) + tag(3, 0) + varint(2)
+    kv = (
+        common_pb2.KeyValue(key="k", value=any_value(1)).SerializeToString()
+        + tag(2, 2)
+        + varint(2)
+        + tag(3, 0)
+        + varint(2)
+    )
     for body in (wrap_span(span().SerializeToString(), resource_extra=tag(1, 2) + varint(len(resource)) + resource),
                  wrap_span(span().SerializeToString(), scope_extra=tag(1, 2) + varint(len(scope)) + scope),
                  wrap_span(span().SerializeToString() + tag(9, 2) + varint(len(kv)) + kv)):  # fmt: skip
@@ -414,29 +423,65 @@ def test_invalid_requests_are_left_to_python():
             FAST.decode(body)
 
 
-@pytest.mark.parametrize("where", ["name", "trace_state", "status", "event", "event attr", "link state", "key",
-                                   "value", "nested", "resource", "scope", "scope attr", "scope version", "schema"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "name",
+        "trace_state",
+        "status",
+        "event",
+        "event attr",
+        "link state",
+        "key",
+        "value",
+        "nested",
+        "resource",
+        "scope",
+        "scope attr",
+        "scope version",
+        "schema",
+    ],
+)
 def test_invalid_utf8_anywhere_is_left_to_python(where):
     marker = "ZZZZ"
     s = span({"key": "v"}, events=[trace_pb2.Span.Event(name="e", attributes=key_values({"ea": "v"}))],
              links=[trace_pb2.Span.Link(trace_id=os.urandom(16), span_id=os.urandom(8), trace_state="ls")])  # fmt: skip
     req = request(s)
     target = req.resource_spans[0].scope_spans[0].spans[0]
-    if where == "name": target.name = marker
-    elif where == "trace_state": target.trace_state = marker
-    elif where == "status": target.status.message = marker
-    elif where == "event": target.events[0].name = marker
-    elif where == "event attr": target.events[0].attributes[0].value.string_value = marker
-    elif where == "link state": target.links[0].trace_state = marker
-    elif where == "key": target.attributes[0].key = marker
-    elif where == "value": target.attributes[0].value.string_value = marker
-    elif where == "nested": target.attributes.extend(key_values({"n": [{"x": marker}]}))
-    elif where == "resource": req.resource_spans[0].resource.attributes.extend(key_values({"r": marker}))
-    elif where == "scope": req.resource_spans[0].scope_spans[0].scope.name = marker
-    elif where == "scope attr": req.resource_spans[0].scope_spans[0].scope.attributes.extend(key_values({marker: 1}))
-    elif where == "scope version": req.resource_spans[0].scope_spans[0].scope.version = marker
-    else: req.resource_spans[0].schema_url = marker  # fmt: skip
-    for bad in (b"\xff\xfe\xfd\xfc", b"\xed\xa0\x80Z", b"\xc0\xafZZ", b"\xf4\x90\x80\x80"):  # garbage, surrogate, overlong, > U+10FFFF
+    if where == "name":
+        target.name = marker
+    elif where == "trace_state":
+        target.trace_state = marker
+    elif where == "status":
+        target.status.message = marker
+    elif where == "event":
+        target.events[0].name = marker
+    elif where == "event attr":
+        target.events[0].attributes[0].value.string_value = marker
+    elif where == "link state":
+        target.links[0].trace_state = marker
+    elif where == "key":
+        target.attributes[0].key = marker
+    elif where == "value":
+        target.attributes[0].value.string_value = marker
+    elif where == "nested":
+        target.attributes.extend(key_values({"n": [{"x": marker}]}))
+    elif where == "resource":
+        req.resource_spans[0].resource.attributes.extend(key_values({"r": marker}))
+    elif where == "scope":
+        req.resource_spans[0].scope_spans[0].scope.name = marker
+    elif where == "scope attr":
+        req.resource_spans[0].scope_spans[0].scope.attributes.extend(key_values({marker: 1}))
+    elif where == "scope version":
+        req.resource_spans[0].scope_spans[0].scope.version = marker
+    else:
+        req.resource_spans[0].schema_url = marker
+    for bad in (
+        b"\xff\xfe\xfd\xfc",
+        b"\xed\xa0\x80Z",
+        b"\xc0\xafZZ",
+        b"\xf4\x90\x80\x80",
+    ):  # garbage, surrogate, overlong, > U+10FFFF
         body = req.SerializeToString().replace(marker.encode(), bad)
         assert fastotlp.decode_traces(body) is None
         with pytest.raises(OTLPDecodeError):

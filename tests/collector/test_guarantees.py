@@ -36,7 +36,9 @@ def test_an_identical_request_resent_is_stored_once(collector, rows):
                           headers={"content-type": "application/x-protobuf"})  # fmt: skip
     assert response.status_code == 200
     assert count_spans(rows, collector) == 4
-    assert rows(collector, "SELECT Signal, Items FROM smoltrace_ingested_requests") == [{"Signal": "traces", "Items": 4}]
+    assert rows(collector, "SELECT Signal, Items FROM smoltrace_ingested_requests") == [
+        {"Signal": "traces", "Items": 4}
+    ]
     client.close()
 
 
@@ -92,9 +94,12 @@ def test_a_token_locks_grpc_and_http(store_path, rows):
     with Collector.embedded(db_path=store_path, token="s3cret") as collector:
         body = trace_request(n_spans=1).SerializeToString()
         assert RawOTLPClient(collector.grpc_endpoint).export("traces", body) == (
-            grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token in 'authorization' metadata")
+            grpc.StatusCode.UNAUTHENTICATED,
+            "missing or wrong bearer token in 'authorization' metadata",
+        )
         assert RawOTLPClient(collector.grpc_endpoint, token="wrong").export("traces", body)[0] == (
-            grpc.StatusCode.UNAUTHENTICATED)
+            grpc.StatusCode.UNAUTHENTICATED
+        )
         url = f"{collector.http_endpoint}/v1/traces"
         headers = {"content-type": "application/x-protobuf"}
         assert httpx.post(url, content=body, headers=headers).status_code == 401

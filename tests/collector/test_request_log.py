@@ -55,8 +55,10 @@ def test_records_are_read_back_in_order_across_segments(store_path):
     log.append([("metrics", bodies[2])])
     log.close()
     assert [path.name for path in closed] == ["store.duckdb.requests.000001"]
-    assert [p.name for p in request_log_segments(store_path)] == ["store.duckdb.requests.000001",
-                                                                   "store.duckdb.requests.000002"]
+    assert [p.name for p in request_log_segments(store_path)] == [
+        "store.duckdb.requests.000001",
+        "store.duckdb.requests.000002",
+    ]
     assert list(log.replay()) == [("traces", bodies[0]), ("traces", bodies[1]), ("metrics", bodies[2])]
     assert pending_request_log_bytes(store_path) == 3 * HEADER.size + sum(map(len, bodies))
 

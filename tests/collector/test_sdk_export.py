@@ -14,7 +14,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, set_span_in_context
 
-
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z in ns
 RESOURCE = Resource({"service.name": "svc-test", "host.name": "box-1", "deployment.count": 3})
 
@@ -178,6 +177,9 @@ def test_logs_are_stored_exactly(collector, rows, transport):
     assert len(stored) == 1
     log = stored[0]
     assert (log["SeverityText"], log["SeverityNumber"], json.loads(log["Body"]), log["ServiceName"]) == (
-        "WARN", 13, "disk at 91%", "svc-test"
+        "WARN",
+        13,
+        "disk at 91%",
+        "svc-test",
     )
     assert json.loads(log["LogAttributes"])["disk.id"] == "sda"

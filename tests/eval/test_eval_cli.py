@@ -41,7 +41,12 @@ def test_json_output_is_read_from_the_views(tmp_path):
     (folder,) = out.iterdir()
     assert folder.name.startswith("gpt-4o-mini_tool_")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "leaderboard_row.json", "metadata.json", "metrics.json", "results.json", "traces.json"]
+        "leaderboard_row.json",
+        "metadata.json",
+        "metrics.json",
+        "results.json",
+        "traces.json",
+    ]
     results = json.loads((folder / "results.json").read_text())
     stored = store_rows(db, "SELECT task_id, stop_reason, steps, total_tokens FROM results WHERE run_id = 'cli-run' "
                             "ORDER BY task_id")  # fmt: skip
@@ -49,7 +54,11 @@ def test_json_output_is_read_from_the_views(tmp_path):
     assert [r["stop_reason"] for r in stored] == ["max_steps", "max_steps"]
     leaderboard = json.loads((folder / "leaderboard_row.json").read_text())
     assert (leaderboard["run_id"], leaderboard["provider"], leaderboard["run_status"], leaderboard["total_tests"]) == (
-        "cli-run", "litellm", "completed", 2)
+        "cli-run",
+        "litellm",
+        "completed",
+        2,
+    )
     metadata = json.loads((folder / "metadata.json").read_text())
     assert (metadata["status"], metadata["planned_tasks"], metadata["completed_tasks"]) == ("completed", 2, 2)
     traces = json.loads((folder / "traces.json").read_text())
@@ -62,7 +71,9 @@ def test_json_output_is_read_from_the_views(tmp_path):
 
 def test_a_bad_task_file_stops_before_anything_runs(tmp_path):
     tasks = tmp_path / "tasks.jsonl"
-    tasks.write_text('{"id": "a", "prompt": "p", "difficulty": "easy"}\n{"id": "b", "prompt": "q", "difficulty": "simple"}\n')
+    tasks.write_text(
+        '{"id": "a", "prompt": "p", "difficulty": "easy"}\n{"id": "b", "prompt": "q", "difficulty": "simple"}\n'
+    )
     result = eval_cli("--model", "gpt-4o-mini", "--model-args", "mock_response=x", "--dataset-name", str(tasks),
                       "--output-format", "json", "--db", str(tmp_path / "s.duckdb"))  # fmt: skip
     assert result.returncode == 2
@@ -80,7 +91,9 @@ def test_an_unreachable_collector_is_reported_before_any_model_call(tmp_path):
 
 def test_a_missing_api_key_is_named(tmp_path):
     env = {k: v for k, v in ENV.items() if not k.endswith("_API_KEY")}
-    result = eval_cli("--model", "openai/gpt-4o", "--output-format", "json", "--db", str(tmp_path / "s.duckdb"), env=env)
+    result = eval_cli(
+        "--model", "openai/gpt-4o", "--output-format", "json", "--db", str(tmp_path / "s.duckdb"), env=env
+    )
     assert result.returncode == 2
     assert "openai/gpt-4o needs OPENAI_API_KEY in the environment" in result.stderr
 
@@ -90,7 +103,8 @@ def test_ctrl_c_keeps_finished_tasks_and_records_the_run_as_interrupted(tmp_path
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps([{"id": f"t{i}", "prompt": f"task {i}", "difficulty": "easy"} for i in range(20)]))
     script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import signal, sys
         # a shell starts background jobs with SIGINT ignored; a user's Ctrl-C reaches a foreground program
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -102,7 +116,8 @@ def test_ctrl_c_keeps_finished_tasks_and_records_the_run_as_interrupted(tmp_path
                             run_id="stopped", quiet=True, output_format="json", output_dir={str(tmp_path / "out")!r},
                             model_factory=lambda: model)
         sys.exit(evaluate(config))
-    """))
+    """)
+    )
     process = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)  # fmt: skip
     # Watch the run live through the embedded collector's query API (the file itself is locked) and

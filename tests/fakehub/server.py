@@ -15,9 +15,9 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
 from urllib.parse import parse_qs, unquote, urlencode
 
 import uvicorn
@@ -85,8 +85,14 @@ class _Ctx:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-def error_response(status: int, message: str, code: str | None = None, extra: dict | None = None,
-                   headers: dict[str, str] | None = None, head: bool = False) -> Response:
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    extra: dict | None = None,
+    headers: dict[str, str] | None = None,
+    head: bool = False,
+) -> Response:
     """The Hub's error shape: JSON `{"error": message}` plus `X-Error-Message`/`X-Error-Code` headers."""
     hdrs = {"X-Error-Message": message, **(headers or {})}
     if code:
@@ -118,27 +124,46 @@ class FakeHubApp:
             ("DELETE", re.compile(r"^/api/repos/delete$"), self.delete_repo),
             ("GET", re.compile(r"^/api/datasets$"), self.list_datasets),
             ("GET", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)$"), self.dataset_info),
-            ("GET", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/revision/(?P<rev>[^/]+)$"),
-             self.dataset_info),
+            (
+                "GET",
+                re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/revision/(?P<rev>[^/]+)$"),
+                self.dataset_info,
+            ),
             ("PUT", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/settings$"), self.update_settings),
-            ("GET", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?$"),
-             self.tree),
-            ("POST", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/paths-info/(?P<rev>[^/]+)$"),
-             self.paths_info),
+            (
+                "GET",
+                re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?$"),
+                self.tree,
+            ),
+            (
+                "POST",
+                re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/paths-info/(?P<rev>[^/]+)$"),
+                self.paths_info,
+            ),
             ("GET", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/refs$"), self.refs),
-            ("GET", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/commits/(?P<rev>[^/]+)$"),
-             self.commits),
-            ("POST", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/preupload/(?P<rev>[^/]+)$"),
-             self.preupload),
-            ("POST", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/commit/(?P<rev>[^/]+)$"),
-             self.commit),
-            ("POST", re.compile(r"^/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)\.git/info/lfs/objects/batch$"),
-             self.lfs_batch),
+            ("GET", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/commits/(?P<rev>[^/]+)$"), self.commits),
+            (
+                "POST",
+                re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/preupload/(?P<rev>[^/]+)$"),
+                self.preupload,
+            ),
+            ("POST", re.compile(r"^/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/commit/(?P<rev>[^/]+)$"), self.commit),
+            (
+                "POST",
+                re.compile(r"^/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)\.git/info/lfs/objects/batch$"),
+                self.lfs_batch,
+            ),
             ("PUT", re.compile(r"^/__lfs/(?P<oid>[0-9a-f]{64})$"), self.lfs_put),
-            ("GET", re.compile(r"^/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$"),
-             self.resolve),
-            ("HEAD", re.compile(r"^/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$"),
-             self.resolve),
+            (
+                "GET",
+                re.compile(r"^/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$"),
+                self.resolve,
+            ),
+            (
+                "HEAD",
+                re.compile(r"^/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$"),
+                self.resolve,
+            ),
         ]
 
     # -- ASGI entry point -------------------------------------------------------------
@@ -164,8 +189,9 @@ class FakeHubApp:
     async def _handle(self, request: Request, method: str, raw_path: str, record: RequestRecord) -> Response:
         failure = self._take_failure(method, request.url.path)
         if failure is not None:
-            return error_response(failure.status, failure.message, failure.code, headers=failure.headers,
-                                  head=method == "HEAD")
+            return error_response(
+                failure.status, failure.message, failure.code, headers=failure.headers, head=method == "HEAD"
+            )
         user = self._authenticate(request)
         record.user = user
         for route_method, pattern, handler in self.routes:
@@ -240,20 +266,22 @@ class FakeHubApp:
             for org, members in sorted(self.orgs.items())
             if ctx.user in members
         ]
-        return JSONResponse({
-            "type": "user",
-            "id": hashlib.sha1(ctx.user.encode()).hexdigest()[:24],
-            "name": ctx.user,
-            "fullname": ctx.user,
-            "email": f"{ctx.user}@example.invalid",
-            "emailVerified": True,
-            "canPay": False,
-            "isPro": False,
-            "periodEnd": None,
-            "avatarUrl": "",
-            "orgs": orgs,
-            "auth": {"type": "access_token", "accessToken": {"displayName": "fakehub", "role": "write"}},
-        })
+        return JSONResponse(
+            {
+                "type": "user",
+                "id": hashlib.sha1(ctx.user.encode()).hexdigest()[:24],
+                "name": ctx.user,
+                "fullname": ctx.user,
+                "email": f"{ctx.user}@example.invalid",
+                "emailVerified": True,
+                "canPay": False,
+                "isPro": False,
+                "periodEnd": None,
+                "avatarUrl": "",
+                "orgs": orgs,
+                "auth": {"type": "access_token", "accessToken": {"displayName": "fakehub", "role": "write"}},
+            }
+        )
 
     def agent_harnesses(self, ctx: _Ctx) -> Response:
         # huggingface_hub fetches this once per process to build its User-Agent.
@@ -264,8 +292,9 @@ class FakeHubApp:
         content = payload.get("content", "")
         metadata = _front_matter(content)
         if isinstance(metadata, HubError):
-            return JSONResponse({"error": metadata.message, "errors": [{"message": metadata.message}], "warnings": []},
-                                status_code=400)
+            return JSONResponse(
+                {"error": metadata.message, "errors": [{"message": metadata.message}], "warnings": []}, status_code=400
+            )
         return JSONResponse({"errors": [], "warnings": []})
 
     # -- repos ------------------------------------------------------------------------
@@ -346,8 +375,11 @@ class FakeHubApp:
                 if blobs:
                     sibling.update({"size": stored.size, "blobId": stored.oid})
                     if stored.lfs:
-                        sibling["lfs"] = {"sha256": stored.sha256, "size": stored.size,
-                                          "pointerSize": stored.lfs_info()["pointerSize"]}
+                        sibling["lfs"] = {
+                            "sha256": stored.sha256,
+                            "size": stored.size,
+                            "pointerSize": stored.lfs_info()["pointerSize"],
+                        }
                 siblings.append(sibling)
             item["siblings"] = siblings
             item["usedStorage"] = sum(f.size for f in commit.files.values())
@@ -365,14 +397,18 @@ class FakeHubApp:
         searches = [s.lower() for s in params.getlist("search")]
         with self.state.lock:
             repos = [
-                r for r in self.state.repos.values()
+                r
+                for r in self.state.repos.values()
                 if (not r.private or self._can_write(ctx.user, r.namespace))
                 and (author is None or r.namespace == author)
                 and all(s in r.repo_id.lower() for s in searches)
             ]
             sort = params.get("sort")
-            keys = {"createdAt": lambda r: r.created_at, "lastModified": lambda r: r.last_modified,
-                    "id": lambda r: r.repo_id}
+            keys = {
+                "createdAt": lambda r: r.created_at,
+                "lastModified": lambda r: r.last_modified,
+                "id": lambda r: r.repo_id,
+            }
             if sort in keys:
                 repos.sort(key=keys[sort], reverse=params.get("direction", "-1") == "-1")
             else:  # stable, predictable default
@@ -387,7 +423,7 @@ class FakeHubApp:
     def _paginated(self, ctx: _Ctx, items: list) -> Response:
         """One page of `items` with a GitHub-style `Link: <...>; rel="next"` header, as the Hub paginates."""
         start = int(ctx.request.query_params.get("cursor", "0"))
-        page = items[start:start + self.page_size]
+        page = items[start : start + self.page_size]
         headers = {}
         if start + self.page_size < len(items):
             query = [(k, v) for k, v in ctx.request.query_params.multi_items() if k != "cursor"]
@@ -403,11 +439,13 @@ class FakeHubApp:
 
     def refs(self, ctx: _Ctx, ns: str, name: str) -> Response:
         repo = self._readable_repo(ctx, f"{ns}/{name}")
-        return JSONResponse({
-            "branches": [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.sha}],
-            "converts": [],
-            "tags": [],
-        })
+        return JSONResponse(
+            {
+                "branches": [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.sha}],
+                "converts": [],
+                "tags": [],
+            }
+        )
 
     def commits(self, ctx: _Ctx, ns: str, name: str, rev: str) -> Response:
         repo = self._readable_repo(ctx, f"{ns}/{name}")
@@ -415,8 +453,13 @@ class FakeHubApp:
             head = repo.commit_at(rev)
             history = repo.commits[: repo.commits.index(head) + 1][::-1]
             items = [
-                {"id": c.oid, "title": c.title, "message": c.message, "date": iso(c.date),
-                 "authors": [{"user": c.author}] if c.author else []}
+                {
+                    "id": c.oid,
+                    "title": c.title,
+                    "message": c.message,
+                    "date": iso(c.date),
+                    "authors": [{"user": c.author}] if c.author else [],
+                }
                 for c in history
             ]
         return self._paginated(ctx, items)
@@ -443,13 +486,13 @@ class FakeHubApp:
         with self.state.lock:
             files = repo.commit_at(rev).files
             if path and (self._entry(path, files) or {}).get("type") != "directory":
-                raise HubError(404, f"Entry not found: {path} does not exist on \"{rev}\"", "EntryNotFound")
+                raise HubError(404, f'Entry not found: {path} does not exist on "{rev}"', "EntryNotFound")
             prefix = path + "/" if path else ""
             paths: set[str] = set()
             for file_path in files:
                 if not file_path.startswith(prefix):
                     continue
-                parts = file_path[len(prefix):].split("/")
+                parts = file_path[len(prefix) :].split("/")
                 # every folder level below `path` (recursive) or just the first one
                 for depth in range(1, len(parts) + 1 if recursive else 2):
                     paths.add(prefix + "/".join(parts[:depth]))
@@ -490,8 +533,11 @@ class FakeHubApp:
             files = repo.head.files
             for item in payload.get("files", []):
                 path = item["path"]
-                mode = "lfs" if self._wants_lfs(path, int(item["size"]), base64.b64decode(item.get("sample", ""))) \
+                mode = (
+                    "lfs"
+                    if self._wants_lfs(path, int(item["size"]), base64.b64decode(item.get("sample", "")))
                     else "regular"
+                )
                 existing = files.get(path)
                 remote_oid = None
                 if existing is not None:
@@ -521,8 +567,11 @@ class FakeHubApp:
                 else:
                     data = value["content"].encode()
                 if self._wants_lfs(value["path"], len(data), data[:512]):
-                    raise HubError(400, "Your push was rejected because it contains binary files. "
-                                        "Please use https://huggingface.co/docs/hub/xet to store binary files.")
+                    raise HubError(
+                        400,
+                        "Your push was rejected because it contains binary files. "
+                        "Please use https://huggingface.co/docs/hub/xet to store binary files.",
+                    )
                 operations.append(("add", value["path"], StoredFile(data)))
             elif key == "lfsFile":
                 operations.append(("lfs", value["path"], (value["oid"], value.get("size"))))
@@ -542,12 +591,14 @@ class FakeHubApp:
             parent_commit=header.get("parentCommit"),
             operations=operations,
         )
-        return JSONResponse({
-            "success": True,
-            "commitOid": commit.oid,
-            "commitUrl": f"{ctx.base_url}/datasets/{repo_id}/commit/{commit.oid}",
-            "hookOutput": "",
-        })
+        return JSONResponse(
+            {
+                "success": True,
+                "commitOid": commit.oid,
+                "commitUrl": f"{ctx.base_url}/datasets/{repo_id}/commit/{commit.oid}",
+                "hookOutput": "",
+            }
+        )
 
     def lfs_batch(self, ctx: _Ctx, ns: str, name: str) -> Response:
         self._writable_repo(ctx, f"{ns}/{name}")
@@ -562,8 +613,9 @@ class FakeHubApp:
             if not present:
                 answer["actions"] = {"upload": {"href": f"{ctx.base_url}/__lfs/{obj['oid']}", "expires_in": 86400}}
             objects.append(answer)
-        return JSONResponse({"transfer": "basic", "objects": objects},
-                            headers={"Content-Type": "application/vnd.git-lfs+json"})
+        return JSONResponse(
+            {"transfer": "basic", "objects": objects}, headers={"Content-Type": "application/vnd.git-lfs+json"}
+        )
 
     def lfs_put(self, ctx: _Ctx, oid: str) -> Response:
         if hashlib.sha256(ctx.body).hexdigest() != oid:
@@ -600,7 +652,7 @@ class FakeHubApp:
                 return Response(status_code=416, headers=headers)
             start, end = span
             headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-            data, status = data[start:end + 1], 206
+            data, status = data[start : end + 1], 206
         headers["Content-Length"] = str(len(data))
         if ctx.request.method == "HEAD":
             return Response(status_code=status, headers=headers)
@@ -663,17 +715,19 @@ class FakeHub:
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def start(self) -> "FakeHub":
+    def start(self) -> FakeHub:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self._socket = sock
         self.endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(self.app, lifespan="off", log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="fakehub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="fakehub", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -691,7 +745,7 @@ class FakeHub:
             self._socket.close()
         self._server = self._thread = self._socket = None
 
-    def __enter__(self) -> "FakeHub":
+    def __enter__(self) -> FakeHub:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -732,15 +786,17 @@ class FakeHub:
         `X-Error-Code: RepoNotFound` unless `error_code` says otherwise (e.g. "EntryNotFound")."""
         default_code, default_message = DEFAULT_ERRORS.get(status, (None, f"HTTP {status}"))
         with self.app.state.lock:
-            self.app.failures.append(InjectedFailure(
-                method=method.upper() if method else None,
-                path_prefix=path_prefix,
-                status=status,
-                times=times,
-                message=message or default_message,
-                code=error_code if error_code is not None else default_code,
-                headers=dict(headers or {}),
-            ))
+            self.app.failures.append(
+                InjectedFailure(
+                    method=method.upper() if method else None,
+                    path_prefix=path_prefix,
+                    status=status,
+                    times=times,
+                    message=message or default_message,
+                    code=error_code if error_code is not None else default_code,
+                    headers=dict(headers or {}),
+                )
+            )
 
     def add_repo(
         self,
@@ -758,12 +814,23 @@ class FakeHub:
             namespace = repo_id.split("/", 1)[0]
             repo = state.create_repo(repo_id, private=private, author=namespace)
             if files:
-                state.commit(repo_id, author=namespace, title="Upload files", message="", parent_commit=None,
-                             operations=[
-                                 ("add", path, StoredFile(data, lfs=self.app._wants_lfs(path, len(data), data[:512])
-                                                          if lfs is None else lfs))
-                                 for path, data in files.items()
-                             ])
+                state.commit(
+                    repo_id,
+                    author=namespace,
+                    title="Upload files",
+                    message="",
+                    parent_commit=None,
+                    operations=[
+                        (
+                            "add",
+                            path,
+                            StoredFile(
+                                data, lfs=self.app._wants_lfs(path, len(data), data[:512]) if lfs is None else lfs
+                            ),
+                        )
+                        for path, data in files.items()
+                    ],
+                )
             if created_at is not None:
                 self.set_created_at(repo_id, created_at)
             return repo
@@ -840,8 +907,7 @@ class FakeHub:
 
         env = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
         env.update(self.client_env(home, token))
-        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
 
     def client_env(self, home: str, token: str | None = None) -> dict[str, str]:
         """Environment variables that point a *fresh* Python process (huggingface_hub, datasets)

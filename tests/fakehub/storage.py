@@ -216,7 +216,9 @@ class HubState:
                         data = next((f.data for f in files.values() if f.lfs and f.sha256 == sha256), None)
                     if data is None:
                         raise HubError(
-                            422, f"Your push was rejected because an LFS pointer pointed to a file that does not exist. For instance: {path}", None
+                            422,
+                            f"Your push was rejected because an LFS pointer pointed to a file that does not exist. For instance: {path}",
+                            None,
                         )
                     files[path] = StoredFile(data, lfs=True)
                 elif kind == "delete_file":
@@ -233,7 +235,13 @@ class HubState:
                 else:  # pragma: no cover - server.py only builds the kinds above
                     raise HubError(400, f"Unknown operation {kind}")
             commit = _make_commit(
-                title=title, message=message, author=author, parents=[repo.sha], files=files, date=utcnow(), salt=repo_id
+                title=title,
+                message=message,
+                author=author,
+                parents=[repo.sha],
+                files=files,
+                date=utcnow(),
+                salt=repo_id,
             )
             repo.commits.append(commit)
             return commit

@@ -156,8 +156,9 @@ def test_lfs_upload_and_download(monkeypatch, home, tmp_path):
         hub.patch_inprocess(monkeypatch, home)
         api = HfApi(endpoint=hub.endpoint, token="hf_good")
         api.create_repo("alice/lfs", repo_type="dataset")
-        api.upload_file(path_or_fileobj=data, path_in_repo="data/train.parquet", repo_id="alice/lfs",
-                        repo_type="dataset")
+        api.upload_file(
+            path_or_fileobj=data, path_in_repo="data/train.parquet", repo_id="alice/lfs", repo_type="dataset"
+        )
         stored = hub.repos["alice/lfs"].stored_files["data/train.parquet"]
         assert stored.lfs is True and stored.data == data
         assert [(r.method, r.path) for r in hub.requests[-4:]] == [
@@ -169,8 +170,9 @@ def test_lfs_upload_and_download(monkeypatch, home, tmp_path):
         [entry] = api.get_paths_info("alice/lfs", ["data/train.parquet"], repo_type="dataset")
         assert entry.lfs.sha256 == stored.sha256 and entry.size == len(data)
 
-        path = api.hf_hub_download("alice/lfs", "data/train.parquet", repo_type="dataset",
-                                   cache_dir=str(tmp_path / "cache"))
+        path = api.hf_hub_download(
+            "alice/lfs", "data/train.parquet", repo_type="dataset", cache_dir=str(tmp_path / "cache")
+        )
         assert open(path, "rb").read() == data
 
         # like the Hub, this mode refuses binary files committed inline instead of through LFS
@@ -178,7 +180,7 @@ def test_lfs_upload_and_download(monkeypatch, home, tmp_path):
             f"{hub.endpoint}/api/datasets/alice/lfs/commit/main",
             headers={"Authorization": "Bearer hf_good", "Content-Type": "application/x-ndjson"},
             content=b'{"key":"header","value":{"summary":"x"}}\n'
-                    b'{"key":"file","value":{"path":"a.bin","encoding":"base64","content":"AAEC"}}\n',
+            b'{"key":"file","value":{"path":"a.bin","encoding":"base64","content":"AAEC"}}\n',
         )
         assert refused.status_code == 400
         assert refused.json()["error"].startswith("Your push was rejected because it contains binary files")
@@ -190,8 +192,9 @@ def test_regular_upload_mode_inlines_everything(monkeypatch, home):
         hub.patch_inprocess(monkeypatch, home)
         api = HfApi(endpoint=hub.endpoint, token="hf_good")
         api.create_repo("alice/inline", repo_type="dataset")
-        api.upload_file(path_or_fileobj=data, path_in_repo="data/train.parquet", repo_id="alice/inline",
-                        repo_type="dataset")
+        api.upload_file(
+            path_or_fileobj=data, path_in_repo="data/train.parquet", repo_id="alice/inline", repo_type="dataset"
+        )
         stored = hub.repos["alice/inline"].stored_files["data/train.parquet"]
         assert stored.lfs is False and stored.data == data
         assert not any("/lfs/" in r.path for r in hub.requests)
@@ -226,7 +229,8 @@ def test_create_conflicts_and_permissions(hub, api):
 
     with pytest.raises(HfHubHTTPError) as excinfo:  # bob can see alice's public repo but not write it
         HfApi(endpoint=hub.endpoint, token="hf_bob").upload_file(
-            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/dup", repo_type="dataset")
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/dup", repo_type="dataset"
+        )
     assert excinfo.value.response.status_code == 403
 
 
@@ -293,8 +297,12 @@ def test_transient_error_on_retried_endpoint_is_absorbed_by_the_client(hub, api)
 
 def test_created_at_and_listing_for_cleanup(hub, api):
     old = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    hub.add_repo("alice/smoltrace-results-20250101_000000", private=True, created_at=old,
-                 files={"data/train.parquet": parquet_bytes([{"a": 1}])})
+    hub.add_repo(
+        "alice/smoltrace-results-20250101_000000",
+        private=True,
+        created_at=old,
+        files={"data/train.parquet": parquet_bytes([{"a": 1}])},
+    )
     api.create_repo("alice/smoltrace-results-new", repo_type="dataset")
     api.create_repo("alice/unrelated", repo_type="dataset")
     hub.add_repo("bob/smoltrace-results-20250101_000000")
@@ -305,8 +313,7 @@ def test_created_at_and_listing_for_cleanup(hub, api):
 
     hub.set_created_at("alice/smoltrace-results-new", datetime(2025, 6, 1, 12, 30))
     newest_first = list(api.list_datasets(author="alice", sort="created_at"))
-    assert [d.id for d in newest_first][:2] == [
-        "alice/unrelated", "alice/smoltrace-results-new"]
+    assert [d.id for d in newest_first][:2] == ["alice/unrelated", "alice/smoltrace-results-new"]
     assert newest_first[1].created_at == datetime(2025, 6, 1, 12, 30, tzinfo=timezone.utc)
 
 
@@ -350,18 +357,29 @@ def test_tree_paths_info_and_ranged_resolve(hub, api):
 def test_commit_deletes_and_parent_commit(hub, api):
     hub.add_repo("alice/del", files={"a.txt": b"a", "data/1.parquet": b"1", "data/2.parquet": b"2"})
     parent = hub.repos["alice/del"].sha
-    api.create_commit("alice/del", repo_type="dataset", commit_message="prune", parent_commit=parent,
-                      operations=[CommitOperationDelete("a.txt"), CommitOperationDelete("data/")])
+    api.create_commit(
+        "alice/del",
+        repo_type="dataset",
+        commit_message="prune",
+        parent_commit=parent,
+        operations=[CommitOperationDelete("a.txt"), CommitOperationDelete("data/")],
+    )
     assert sorted(hub.repos["alice/del"].files) == [".gitattributes"]
 
     with pytest.raises(HfHubHTTPError) as excinfo:  # stale parent commit
-        api.create_commit("alice/del", repo_type="dataset", commit_message="late", parent_commit=parent,
-                          operations=[CommitOperationAdd("b.txt", b"b")])
+        api.create_commit(
+            "alice/del",
+            repo_type="dataset",
+            commit_message="late",
+            parent_commit=parent,
+            operations=[CommitOperationAdd("b.txt", b"b")],
+        )
     assert excinfo.value.response.status_code == 412
 
     with pytest.raises(HfHubHTTPError) as excinfo:
-        api.create_commit("alice/del", repo_type="dataset", commit_message="x",
-                          operations=[CommitOperationDelete("nope.txt")])
+        api.create_commit(
+            "alice/del", repo_type="dataset", commit_message="x", operations=[CommitOperationDelete("nope.txt")]
+        )
     assert excinfo.value.response.status_code == 404
 
 

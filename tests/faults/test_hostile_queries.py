@@ -48,9 +48,12 @@ def test_a_huge_repeat_is_refused_before_it_runs(service):
     response = query(http_url, "SELECT repeat('x', 2000000000)")
     assert time.monotonic() - started < 2
     assert response.status_code == 400
-    assert response.json() == {"error": (
-        "refused: repeat(): its size argument must be a whole-number constant that keeps the result within "
-        "1,000,000 elements or bytes (a larger value would be built outside the query's memory and time limits)")}
+    assert response.json() == {
+        "error": (
+            "refused: repeat(): its size argument must be a whole-number constant that keeps the result within "
+            "1,000,000 elements or bytes (a larger value would be built outside the query's memory and time limits)"
+        )
+    }
     assert status_kib(process.pid, "VmRSS") - rss_before < 20 * 1024
 
 

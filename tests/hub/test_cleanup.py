@@ -5,9 +5,9 @@ import datetime as dt
 import os
 
 import pytest
-from tests.hub.conftest import GOOD, reader_for, run_cli
 
 from smoltrace.hub.cleanup import cleanup_datasets, discover_smoltrace_datasets, filter_runs, group_datasets_by_run
+from tests.hub.conftest import GOOD, reader_for, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
@@ -247,7 +247,9 @@ def test_cli_flags_as_in_smoltrace(seeded, home):
     refused = run_cli("smoltrace-cleanup", ["--all", "--no-dry-run"], seeded, home, input="yes\n")
     assert refused.returncode == 1 and remaining(seeded) == before
     assert "WARNING: --all will delete ALL smoltrace datasets" in refused.stdout
-    assert "Type 'YES DELETE ALL' to confirm: " in refused.stdout and "[CANCELLED] Nothing was deleted." in refused.stdout
+    assert (
+        "Type 'YES DELETE ALL' to confirm: " in refused.stdout and "[CANCELLED] Nothing was deleted." in refused.stdout
+    )
     assert "Scanning datasets" not in refused.stdout  # refused before anything was read
     half = run_cli("smoltrace-cleanup", ["--all", "--no-dry-run"], seeded, home, input="YES DELETE ALL\nno\n")
     assert half.returncode == 1 and "Type 'DELETE' to confirm" in half.stdout and remaining(seeded) == before
@@ -255,4 +257,5 @@ def test_cli_flags_as_in_smoltrace(seeded, home):
     assert done.returncode == 0 and "Deleted: 11" in done.stdout, done.stdout + done.stderr
     assert "YES DELETE ALL" not in done.stdout
     assert sorted(n for n in remaining(seeded) if n.startswith("alice/")) == sorted(
-        [n for n in UNTOUCHABLE if n.startswith("alice/")] + ["alice/smoltrace-leaderboard"])
+        [n for n in UNTOUCHABLE if n.startswith("alice/")] + ["alice/smoltrace-leaderboard"]
+    )

@@ -3,6 +3,8 @@ tests can assert exact rows."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -10,6 +12,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import set_span_in_context
 
+if TYPE_CHECKING:
+    from smoltrace.collector import Collector
 
 TOKEN = "s3cret-query-token"
 #: 2024-05-01T12:00:00Z in ns

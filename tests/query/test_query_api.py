@@ -100,7 +100,7 @@ def test_plain_text_body_is_the_sql(shared_collector):
 def test_positional_and_named_parameters(shared_collector):
     sql = (
         "SELECT \"SpanAttributes\"->>'smoltrace.task.id' AS task FROM otel_traces "
-        "WHERE \"SpanName\" = ? AND \"Duration\" > ? ORDER BY 1"
+        'WHERE "SpanName" = ? AND "Duration" > ? ORDER BY 1'
     )
     body = post(shared_collector, {"sql": sql, "params": ["smoltrace.task", 25_000_000]}).json()
     assert body["rows"] == [["t1"], ["t2"]]
@@ -113,7 +113,7 @@ def test_positional_and_named_parameters(shared_collector):
 
 
 def test_parameters_are_values_never_sql(shared_collector):
-    sql = "SELECT count(*) FROM otel_traces WHERE \"SpanName\" = ?"
+    sql = 'SELECT count(*) FROM otel_traces WHERE "SpanName" = ?'
     body = post(shared_collector, {"sql": sql, "params": ["x' OR '1'='1"]}).json()
     assert body["rows"] == [[0]]
 
@@ -309,7 +309,7 @@ HOSTILE = [
     "EXPLAIN ANALYZE DELETE FROM otel_traces",
     "EXPLAIN ANALYZE SELECT 1",
     "EXPLAIN DELETE FROM otel_traces",
-    "PIVOT otel_traces ON \"SpanName\"",
+    'PIVOT otel_traces ON "SpanName"',
 ]
 
 

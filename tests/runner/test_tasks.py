@@ -117,9 +117,7 @@ def test_json_array(tmp_path):
         expected_tool_calls=1,
         expected_keywords=("15678",),
     )
-    assert suite.tasks[2] == Task(
-        id="reason", prompt="Are all bloops lazzies?", difficulty="hard", answer="yes"
-    )
+    assert suite.tasks[2] == Task(id="reason", prompt="Are all bloops lazzies?", difficulty="hard", answer="yes")
     assert suite.tasks[2].agent_type == "both"
 
 
@@ -203,7 +201,10 @@ def test_save_to_disk_dataset_dict_split_selection(tmp_path, hf_offline):
 
     directory = tmp_path / "saved_dict"
     datasets.DatasetDict(
-        {"train": datasets.Dataset.from_list(uniform(ROWS[:2])), "test": datasets.Dataset.from_list(uniform(ROWS[:2])[:1])}
+        {
+            "train": datasets.Dataset.from_list(uniform(ROWS[:2])),
+            "test": datasets.Dataset.from_list(uniform(ROWS[:2])[:1]),
+        }
     ).save_to_disk(str(directory))
     train = load_tasks(str(directory))
     assert (train.split, [t.id for t in train]) == ("train", ["weather_tokyo", "calc"])
@@ -220,7 +221,9 @@ def test_parquet_dataset_directory_via_load_dataset(tmp_path, hf_offline):
     directory = tmp_path / "pq_dataset"
     (directory / "data").mkdir(parents=True)
     datasets.Dataset.from_list(uniform(ROWS[:2])).to_parquet(str(directory / "data" / "train-00000-of-00001.parquet"))
-    datasets.Dataset.from_list(uniform(ROWS[:2])[1:2]).to_parquet(str(directory / "data" / "test-00000-of-00001.parquet"))
+    datasets.Dataset.from_list(uniform(ROWS[:2])[1:2]).to_parquet(
+        str(directory / "data" / "test-00000-of-00001.parquet")
+    )
     train = load_tasks(str(directory))
     assert train.split == "train"
     assert train.tasks[0] == TOKYO
@@ -240,9 +243,7 @@ def test_dataset_directory_missing_required_columns(tmp_path, hf_offline):
     datasets.Dataset.from_list([{"id": "a", "question": "q"}]).save_to_disk(str(directory))
     with pytest.raises(TaskFileError) as exc:
         load_tasks(str(directory))
-    assert str(exc.value) == (
-        f"{directory}: missing required column(s) 'prompt', 'difficulty' (columns: id, question)"
-    )
+    assert str(exc.value) == (f"{directory}: missing required column(s) 'prompt', 'difficulty' (columns: id, question)")
 
 
 def test_dataset_row_errors_name_the_index(tmp_path, hf_offline):
@@ -254,8 +255,7 @@ def test_dataset_row_errors_name_the_index(tmp_path, hf_offline):
     with pytest.raises(TaskFileError) as exc:
         load_tasks(str(directory))
     assert str(exc.value) == (
-        f"{directory} (split 'train'), index 1, field 'difficulty': "
-        "must be one of easy, medium, hard (got 'simple')"
+        f"{directory} (split 'train'), index 1, field 'difficulty': must be one of easy, medium, hard (got 'simple')"
     )
 
 
@@ -263,9 +263,7 @@ def test_hub_dataset_not_available_offline(hf_offline):
     with pytest.raises(TaskSourceError) as exc:
         load_tasks("nobody-here/no-such-tasks", split="dev", revision="v1")
     message = str(exc.value)
-    assert message.startswith(
-        "cannot load task dataset 'nobody-here/no-such-tasks' (split 'dev', revision 'v1'): "
-    )
+    assert message.startswith("cannot load task dataset 'nobody-here/no-such-tasks' (split 'dev', revision 'v1'): ")
     for hint in (
         "No local file or directory named 'nobody-here/no-such-tasks' exists",
         "the dataset name is spelled correctly",
@@ -295,9 +293,7 @@ def test_default_suite():
     quick = suite.filter(quick_only=True)
     assert [t.id for t in quick] == ["weather_tokyo", "calc_multiply", "time_tokyo_to_utc"]
     assert all(t.difficulty == "easy" and t.agent_type == "both" and t.expected_tool for t in quick)
-    assert {t.category for t in suite} == {
-        "weather", "arithmetic", "time", "multi_step", "reasoning", "code"
-    }
+    assert {t.category for t in suite} == {"weather", "arithmetic", "time", "multi_step", "reasoning", "code"}
 
 
 def test_for_agent_and_filter():
@@ -336,9 +332,7 @@ def test_single_error_message_exact(tmp_path):
     path = write_jsonl(tmp_path / "tasks.jsonl", [ROWS[0], ROWS[1], dict(ROWS[2], difficulty="simple")])
     with pytest.raises(TaskFileError) as exc:
         load_tasks(str(path))
-    assert str(exc.value) == (
-        f"{path}, row 3, field 'difficulty': must be one of easy, medium, hard (got 'simple')"
-    )
+    assert str(exc.value) == (f"{path}, row 3, field 'difficulty': must be one of easy, medium, hard (got 'simple')")
     assert exc.value.source == str(path)
 
 
@@ -438,9 +432,7 @@ def test_json_of_wrong_shape(tmp_path):
     path.write_text('{"id": "a"}', encoding="utf-8")
     with pytest.raises(TaskFileError) as exc:
         load_tasks(str(path))
-    assert str(exc.value) == (
-        f'{path}: must be a JSON array of task objects or {{"tasks": [...]}} (got dict)'
-    )
+    assert str(exc.value) == (f'{path}: must be a JSON array of task objects or {{"tasks": [...]}} (got dict)')
 
 
 def test_empty_file(tmp_path):
@@ -469,8 +461,7 @@ def test_unsupported_file_type(tmp_path):
     with pytest.raises(TaskSourceError) as exc:
         load_tasks(str(path))
     assert str(exc.value) == (
-        f"unsupported task file type '.yaml' for {path}: use .json, .jsonl or .parquet, "
-        "or a dataset directory"
+        f"unsupported task file type '.yaml' for {path}: use .json, .jsonl or .parquet, or a dataset directory"
     )
 
 

@@ -81,8 +81,7 @@ def test_weather_table_is_smoltrace_compatible():
 
 def test_weather_unknown_city_is_a_message():
     assert WeatherTool().forward("Atlantis") == (
-        "No weather data for 'Atlantis'. Known cities: Paris, London, New York, Tokyo, Sydney, "
-        "Berlin, Mumbai, Toronto."
+        "No weather data for 'Atlantis'. Known cities: Paris, London, New York, Tokyo, Sydney, Berlin, Mumbai, Toronto."
     )
 
 
@@ -124,7 +123,10 @@ def test_calculator_results(expression, expected):
     ("expression", "expected"),
     [
         ("__import__('os')", "Error: function '__import__' is not allowed (allowed: sqrt, abs, round, min, max)"),
-        ("__import__('os').system('true')", "Error: function '__import__('os').system' is not allowed (allowed: sqrt, abs, round, min, max)"),
+        (
+            "__import__('os').system('true')",
+            "Error: function '__import__('os').system' is not allowed (allowed: sqrt, abs, round, min, max)",
+        ),
         ("2**10**10", "Error: exponent 10000000000 is too large (limit 10000)"),
         ("9**9**9", "Error: exponent 387420489 is too large (limit 10000)"),
         ("2**4096", "Error: result is too large"),
@@ -207,9 +209,7 @@ def test_convert_time_invalid_time(args, expected):
 def test_convert_time_unknown_zone():
     result = TimeConversionTool().forward("10:00", "Mars/Olympus", "UTC")
     assert result.startswith("Error: unknown timezone 'Mars/Olympus'. Known timezones: UTC, Europe/London,")
-    assert TimeConversionTool().forward("10:00", "UTC", "Atlantis").startswith(
-        "Error: unknown timezone 'Atlantis'."
-    )
+    assert TimeConversionTool().forward("10:00", "UTC", "Atlantis").startswith("Error: unknown timezone 'Atlantis'.")
 
 
 def test_timezone_table_matches_tz_database_on_reference_date():
@@ -239,9 +239,7 @@ PLANS: dict[str, list[tuple[str, dict[str, str]]]] = {
     "weather_compare_warmer": [(W, {"location": "Paris"}), (W, {"location": "London"})],
     "calc_expression": [(C, {"expression": "(1234 + 5678) * 3 - 999"})],
     "calc_sqrt_power": [(C, {"expression": "sqrt(1764) + 10**3"})],
-    "time_new_york_to_tokyo": [
-        (T, {"time": "18:30", "from_timezone": "New York", "to_timezone": "Tokyo"})
-    ],
+    "time_new_york_to_tokyo": [(T, {"time": "18:30", "from_timezone": "New York", "to_timezone": "Tokyo"})],
     "weather_temperature_difference": [
         (W, {"location": "Mumbai"}),
         (W, {"location": "Tokyo"}),
@@ -261,9 +259,7 @@ PLANS: dict[str, list[tuple[str, dict[str, str]]]] = {
         (C, {"expression": "(31 + 12 + 8) / 3"}),
     ],
     "weather_fahrenheit": [(W, {"location": "Sydney"}), (C, {"expression": "22 * 9 / 5 + 32"})],
-    "time_call_end_los_angeles": [
-        (T, {"time": "17:30", "from_timezone": "London", "to_timezone": "Los Angeles"})
-    ],
+    "time_call_end_los_angeles": [(T, {"time": "17:30", "from_timezone": "London", "to_timezone": "Los Angeles"})],
 }
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +40,9 @@ def test_collector_defaults_agree_between_cli_and_config():
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", "\n".join(l for l in DOCKERFILE.splitlines() if not l.lstrip().startswith("#")))
+    text = re.sub(
+        r"\\\n", " ", "\n".join(line for line in DOCKERFILE.splitlines() if not line.lstrip().startswith("#"))
+    )
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in text.splitlines() if line.strip()]
 
 
@@ -72,7 +73,9 @@ def test_dockerfile_runs_the_collector_with_real_flags_on_the_data_volume():
     assert volumes == [["/data"]]
     users = [args.strip() for kind, args in instructions if kind == "USER"]
     assert users and users[-1] not in ("root", "0"), "the collector must not run as root"
-    assert "--token" not in argv and "SMOLTRACE_TOKEN" not in " ".join(a for k, a in instructions if k in ("ENV", "ARG"))
+    assert "--token" not in argv and "SMOLTRACE_TOKEN" not in " ".join(
+        a for k, a in instructions if k in ("ENV", "ARG")
+    )
     assert {"4317", "4318"} <= set(" ".join(a for k, a in instructions if k == "EXPOSE").split())
 
 
@@ -109,7 +112,11 @@ def test_healthcheck_command_passes_against_a_real_collector_and_fails_without_o
 
 
 def test_dockerignore_keeps_what_the_build_copies():
-    ignored = [l.strip() for l in (REPO / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    ignored = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     copied = [args.split()[:-1] for kind, args in dockerfile_instructions() if kind == "COPY" and "--from" not in args]
     for sources in copied:
         for source in sources:
@@ -148,7 +155,7 @@ def test_compose_has_the_three_services():
 
 def test_every_bind_mount_exists_in_the_repo_and_named_volumes_are_declared():
     for name, service in SERVICES.items():
-        for source, target, mode in mounts(service):
+        for source, _target, mode in mounts(service):
             if source.startswith((".", "/")):
                 assert (REPO / source).exists(), f"{name} mounts {source}, which is not in the repository"
                 assert mode == "ro", f"{name}: configuration is mounted read-only ({source})"

@@ -34,7 +34,9 @@ def test_runs_page_lists_every_run_newest_first_with_the_views_numbers(page, web
     screenshot(page, "runs")
     runs = sql(web_store, "SELECT *, CASE WHEN completed_tasks > 0 THEN round(100.0 * successful_tasks / "
                           "completed_tasks, 2) END AS success_rate FROM runs ORDER BY started_at DESC, run_id")  # fmt: skip
-    board = sql(web_store, "SELECT run_id, total_tokens, total_cost_usd, total_energy_wh FROM leaderboard_by_agent_type")
+    board = sql(
+        web_store, "SELECT run_id, total_tokens, total_cost_usd, total_energy_wh FROM leaderboard_by_agent_type"
+    )
     shown = table(page, "#runs-table")
     assert [row["key"] for row in shown] == [run["run_id"] for run in runs]
     assert {web_store.run_a, web_store.run_b, web_store.run_code} == {run["run_id"] for run in runs}
