@@ -37,7 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from collector_ingest import CollectorProcess
-from query_scale import Cloner, send_runs, summary
+from query_scale import Cloner, recording_trace_exports, send_runs, summary
 
 TARGET_MS = 500.0
 ANSWER = "smoltrace.task.answer"
@@ -46,7 +46,6 @@ RIGHT, WRONG = "18°C, Clear", "I do not know"
 
 def record_template(tasks: int, repeats: int) -> list[bytes]:
     """The trace export requests of one real scripted run of ``tasks`` x ``repeats`` tries, as sent."""
-    from smoltrace.collector import writer as writer_module
     from smoltrace.core import run_evaluation
     from smoltrace.runner.scripted import ScriptedModel, call
 
@@ -68,14 +67,6 @@ def record_template(tasks: int, repeats: int) -> list[bytes]:
                 return call("final_answer", answer=RIGHT if right else WRONG)
             return reply
 
-    recorded: list[bytes] = []
-    original_submit = writer_module.StoreWriter.submit
-
-    def recording_submit(self, request, digest, body):
-        if request.signal == "traces":
-            recorded.append(bytes(body))
-        return original_submit(self, request, digest, body)
-
     rows, script = [], {}
     for i in range(tasks):
         city = f"City{i}"
@@ -90,23 +81,19 @@ def record_template(tasks: int, repeats: int) -> list[bytes]:
             }
         )
         script[f"weather in {city}?"] = [call("get_weather", location=city), call("final_answer", answer=city)]
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, recording_trace_exports() as recorded:
         tasks_file = Path(folder) / "tasks.json"
         tasks_file.write_text(json.dumps(rows))
-        writer_module.StoreWriter.submit = recording_submit
-        try:
-            run_evaluation(
-                "gpt-4o-mini",
-                dataset_name=str(tasks_file),
-                db_path=Path(folder) / "t.duckdb",
-                agent_type="tool",
-                model_factory=lambda: SometimesRight(script=script),
-                repeats=repeats,
-                parallel_workers=4,
-                verbose=False,
-            )
-        finally:
-            writer_module.StoreWriter.submit = original_submit
+        run_evaluation(
+            "gpt-4o-mini",
+            dataset_name=str(tasks_file),
+            db_path=Path(folder) / "t.duckdb",
+            agent_type="tool",
+            model_factory=lambda: SometimesRight(script=script),
+            repeats=repeats,
+            parallel_workers=4,
+            verbose=False,
+        )
     return recorded
 
 

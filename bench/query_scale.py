@@ -22,6 +22,7 @@ processes, 500 MB collector RSS).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -58,11 +59,11 @@ PROCESS_TARGET_MS = 1000.0
 RSS_TARGET_MB = 500.0
 
 
-def record_template(tasks: int) -> list[bytes]:
-    """The trace export requests of one real scripted run (both agent types), as sent."""
+@contextlib.contextmanager
+def recording_trace_exports():
+    """Inside the block, every trace export request an in-process collector receives is kept, as sent
+    (the runner's embedded collector: its requests are exactly what a real run exports)."""
     from smoltrace.collector import writer as writer_module
-    from smoltrace.core import run_evaluation
-    from smoltrace.runner.scripted import ScriptedModel, call, say
 
     recorded: list[bytes] = []
     original_submit = writer_module.StoreWriter.submit
@@ -72,26 +73,48 @@ def record_template(tasks: int) -> list[bytes]:
             recorded.append(bytes(body))
         return original_submit(self, request, digest, body)
 
+    writer_module.StoreWriter.submit = recording_submit
+    try:
+        yield recorded
+    finally:
+        writer_module.StoreWriter.submit = original_submit
+
+
+def record_template(tasks: int) -> list[bytes]:
+    """The trace export requests of one real scripted run (both agent types), as sent."""
+    from smoltrace.core import run_evaluation
+    from smoltrace.runner.scripted import ScriptedModel, call, say
+
     task_rows, script = [], {}
     for i in range(tasks):
         city = f"City{i}"
-        task_rows.append({"id": f"weather_{i}", "prompt": f"What is the weather in {city}?", "difficulty": "easy",
-                          "expected_tool": "get_weather", "expected_keywords": ["18°C"], "category": "weather"})  # fmt: skip
+        task_rows.append(
+            {
+                "id": f"weather_{i}",
+                "prompt": f"What is the weather in {city}?",
+                "difficulty": "easy",
+                "expected_tool": "get_weather",
+                "expected_keywords": ["18°C"],
+                "category": "weather",
+            }
+        )
         script[f"weather in {city}"] = [
             call("get_weather", location=city),
             call("final_answer", answer=f"{city}: 18°C, Clear" if i % 3 else "I do not know"),
         ]
     code_reply = say('Thought: look it up.\n```py\nprint(get_weather("X"))\nfinal_answer("18°C")\n```')
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, recording_trace_exports() as recorded:
         tasks_file = Path(folder) / "tasks.json"
         tasks_file.write_text(json.dumps(task_rows))
-        writer_module.StoreWriter.submit = recording_submit
-        try:
-            run_evaluation("gpt-4o-mini", dataset_name=str(tasks_file), db_path=Path(folder) / "t.duckdb",
-                           agent_type="both", model_factory=lambda: ScriptedModel(script, default=code_reply),
-                           trace_litellm=True, verbose=False)  # fmt: skip
-        finally:
-            writer_module.StoreWriter.submit = original_submit
+        run_evaluation(
+            "gpt-4o-mini",
+            dataset_name=str(tasks_file),
+            db_path=Path(folder) / "t.duckdb",
+            agent_type="both",
+            model_factory=lambda: ScriptedModel(script, default=code_reply),
+            trace_litellm=True,
+            verbose=False,
+        )
     return recorded
 
 

@@ -143,30 +143,47 @@ class CollectorReader(_AllRows):
         return Rows(answer["columns"], answer["rows"], answer["truncated"])
 
     def _http(self, url: str, body: dict | None, timeout_s: float) -> dict:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
-        request.add_header("accept", "application/json")
-        if data is not None:
-            request.add_header("content-type", "application/json")
-        if self.token:
-            request.add_header("authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            try:
-                message = json.loads(exc.read()).get("error") or exc.reason
-            except ValueError:
-                message = exc.reason
-            if exc.code == 401:
-                hint = "check --token / SMOLTRACE_TOKEN" if self.token else "pass --token or set SMOLTRACE_TOKEN"
-                raise ReadError(f"the collector refused the request: {message} ({hint})") from None
-            raise ReadError(str(message)) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise ReadError(
-                f"a collector holds the store but its query API at {self.base_url} did not answer: "
-                f"{getattr(exc, 'reason', exc)}"
-            ) from None
+            return collector_request(url, "POST" if body is not None else "GET", body, self.token, timeout_s)
+        except CollectorRefused as exc:
+            raise ReadError(str(exc)) from None
+
+
+class CollectorRefused(ReadError):
+    """The collector answered with an HTTP error; ``status`` is its code, the message its reason."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def collector_request(url: str, method: str, body: dict | None, token: str | None, timeout_s: float) -> dict:
+    """One JSON request to a collector's HTTP API (the query API, its admin routes): the answer's JSON,
+    else CollectorRefused (an HTTP error, with the collector's own message) or ReadError (no answer)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("accept", "application/json")
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error") or exc.reason
+        except ValueError:
+            message = exc.reason
+        if exc.code == 401:
+            hint = "check --token / SMOLTRACE_TOKEN" if token else "pass --token or set SMOLTRACE_TOKEN"
+            message = f"the collector refused the request: {message} ({hint})"
+        raise CollectorRefused(str(message), exc.code) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ReadError(
+            f"a collector holds the store but its API at {url.split('/api/')[0]} did not answer: "
+            f"{getattr(exc, 'reason', exc)}"
+        ) from None
 
 
 def resolve_db_path(db_path: str | Path | None) -> Path:

@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -227,29 +226,14 @@ def rule_record(rule: Rule) -> dict:
 
 
 def _collector_request(info: dict, method: str, path: str, body: dict | None, token: str | None) -> dict:
-    url = info["http_endpoint"].rstrip("/") + path
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("accept", "application/json")
-    if data is not None:
-        request.add_header("content-type", "application/json")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
+    from smoltrace.store.reader import CollectorRefused, ReadError, collector_request
+
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read()).get("error") or exc.reason
-        except ValueError:
-            message = exc.reason
-        if exc.code == 401:
-            hint = "check --token / SMOLTRACE_TOKEN" if token else "pass --token or set SMOLTRACE_TOKEN"
-            raise RuleError(f"the collector refused the request: {message} ({hint})") from None
-        raise STATUS_ERRORS.get(exc.code, RuleError)(str(message)) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise RuleError(f"a collector holds the store but did not answer at {url}: {reason}") from None
+        return collector_request(info["http_endpoint"].rstrip("/") + path, method, body, token, HTTP_TIMEOUT_S)
+    except CollectorRefused as exc:
+        raise STATUS_ERRORS.get(exc.status, RuleError)(str(exc)) from None
+    except ReadError as exc:
+        raise RuleError(str(exc)) from None
 
 
 def _open_file(path: Path) -> duckdb.DuckDBPyConnection:
@@ -288,7 +272,7 @@ def drop_from_store(db_path: str | Path | None, name: str, token: str | None = N
     path = resolve_db_path(db_path)
     info = running_collector_for(path)
     if info is not None:
-        _collector_request(info, "DELETE", f"{RULES_PATH}/{urllib.request.quote(name, safe='')}", None, token)
+        _collector_request(info, "DELETE", f"{RULES_PATH}/{urllib.parse.quote(name, safe='')}", None, token)
         return
     with _open_file(path) as conn:
         drop_rule(conn, name)
