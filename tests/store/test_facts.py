@@ -350,3 +350,18 @@ def test_deleting_a_run_deletes_its_facts_and_nothing_else(tmp_path):
         )
         facts.rebuild(conn)  # and what is left is still exactly what the spans give
         assert conn.execute("SELECT * FROM results ORDER BY trace_id").fetchall() == kept_before
+
+
+def test_latest_runs_are_the_runs_view_newest_first(tmp_path):
+    requests = []
+    for seed in (21, 22, 23):  # six runs, at different times
+        requests += random_store(seed)[1]
+    db = tmp_path / "store.duckdb"
+    with Collector.embedded(db_path=db) as collector:
+        send_all(collector, requests, random.Random(0))
+    order = "ORDER BY started_at DESC NULLS LAST, run_id DESC"
+    with duckdb.connect(str(db)) as conn:
+        for n in (1, 4, 6, 10):
+            expected = conn.execute(f"SELECT * FROM runs {order} LIMIT {n}").fetchall()
+            assert conn.execute("SELECT * FROM latest_runs(?)", [n]).fetchall() == expected
+        assert len(conn.execute("SELECT * FROM latest_runs(10)").fetchall()) == 6
