@@ -38,7 +38,7 @@ FILTERS = ("--older-than", "--keep-recent", "--incomplete-only", "--all")
     is_flag=True,
     default=False,
     help="Delete only incomplete runs (Hub: a results/traces/metrics dataset is missing; local: the run "
-    "was interrupted or failed, or stayed 'running' for over 6 h). Default: off.",
+    "was interrupted, failed or abandoned: no heartbeat from its runner for 3 minutes). Default: off.",
 )
 @click.option(
     "--all",

@@ -29,8 +29,9 @@ from smoltrace.hub.errors import HubError, explain, http_status
 
 KINDS = ("results", "traces", "metrics")
 TARGETS = ("hub", "local", "both")
-#: A 'running' run older than this is taken as abandoned (its runner died) for --incomplete-only.
-STALE_RUNNING = dt.timedelta(hours=6)
+#: Local runs that --incomplete-only keeps: finished, or still running (their runner's heartbeat is
+#: recent; a run whose runner died is 'abandoned', however long it ran).
+LIVE_OR_COMPLETE = ("completed", "running")
 RULE = "=" * 70
 
 
@@ -187,7 +188,7 @@ def _local_runs(db_path, collector_token) -> list[dict]:
     for row in rows:
         started = _aware(row["started_at"]) or now
         status = row["status"]
-        complete = status == "completed" or (status == "running" and now - started < STALE_RUNNING)
+        complete = status in LIVE_OR_COMPLETE
         runs.append(
             {
                 "run_id": row["run_id"],

@@ -21,6 +21,7 @@ from smoltrace.collector.discovery import running_collector_for
 from smoltrace.runner.agents import AgentSetup, build_agent
 from smoltrace.runner.config import EvalConfig, agent_options_record, run_labels
 from smoltrace.runner.execute import TaskOutcome, execute_task
+from smoltrace.runner.heartbeat import Heartbeat
 from smoltrace.runner.ids import new_run_id
 from smoltrace.runner.mcp import load_mcp_tools
 from smoltrace.runner.models import ModelSpec, build_model, check_model, model_pricing
@@ -180,6 +181,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
     telemetry = None
     gpu_sampler = None
     mcp_client = None
+    heartbeat = None
     failed = True
     try:
         telemetry = RunTelemetry(endpoint, run_id, token=config.otlp_token,
@@ -200,6 +202,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
         telemetry.tracer.start_span("smoltrace.run.started", context=set_span_in_context(run_span),
                                     attributes=_run_attributes(config, suite, report, max_steps)).end()  # fmt: skip
         telemetry.flush()  # the run is visible (status 'running') before its first task ends
+        heartbeat = Heartbeat(telemetry.tracer, {"smoltrace.run.id": run_id}).start()
 
         def make_agent(agent_type: str):
             return build_agent(agent_type, model, agent_setup.tools() + mcp_tools, max_steps=max_steps,
@@ -252,6 +255,8 @@ def run(config: EvalConfig, log=print) -> RunReport:
             run_span.end()
         raise
     finally:
+        if heartbeat is not None:
+            heartbeat.stop()
         if gpu_sampler is not None:
             gpu_sampler.stop()
         if mcp_client is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from dataclasses import dataclass, field
 
 import duckdb
@@ -365,3 +366,32 @@ def test_latest_runs_are_the_runs_view_newest_first(tmp_path):
             expected = conn.execute(f"SELECT * FROM runs {order} LIMIT {n}").fetchall()
             assert conn.execute("SELECT * FROM latest_runs(?)", [n]).fetchall() == expected
         assert len(conn.execute("SELECT * FROM latest_runs(10)").fetchall()) == 6
+
+
+def test_a_run_whose_runner_stopped_sending_is_abandoned(tmp_path):
+    """'running' while its heartbeat is recent, 'abandoned' after 3 minutes of silence, and a closing
+    smoltrace.run span's status whatever its heartbeats."""
+    now = time.time_ns()
+    minute = 60 * 1_000_000_000
+    rng = random.Random(5)
+
+    def run_span(name, run_id, at, status=None):
+        attributes = {"smoltrace.run.id": run_id, **({"smoltrace.run.status": status} if status else {})}
+        return Span(rng.randbytes(16), rng.randbytes(8), b"", name, at, 1_000_000, attributes)
+
+    spans = [
+        run_span("smoltrace.run.started", "alive", now - 10 * minute),
+        run_span("smoltrace.run.heartbeat", "alive", now - minute // 6),
+        run_span("smoltrace.run.started", "dead", now - 10 * minute),
+        run_span("smoltrace.run.heartbeat", "dead", now - 5 * minute),
+        run_span("smoltrace.run.started", "done", now - 10 * minute),
+        run_span("smoltrace.run.heartbeat", "done", now - 9 * minute),
+        run_span("smoltrace.run", "done", now - 10 * minute, status="completed"),
+    ]
+    with Collector.embedded(db_path=tmp_path / "s.duckdb") as collector:
+        client = RawOTLPClient(collector.grpc_endpoint)
+        client.export(to_request(spans))
+        client.close()
+        with collector.writer.cursor() as cursor:
+            rows = cursor.execute("SELECT run_id, status FROM runs ORDER BY run_id").fetchall()
+    assert rows == [("alive", "running"), ("dead", "abandoned"), ("done", "completed")]

@@ -1,6 +1,8 @@
 -- run_info: one row per run, from its own spans only. A run announces itself with a short
--- `smoltrace.run.started` span when it begins (planned task count, configuration) and closes with the
--- `smoltrace.run` span; until that arrives its status is 'running'. Both spans are kept in
+-- `smoltrace.run.started` span when it begins (planned task count, configuration), sends a
+-- `smoltrace.run.heartbeat` span every 30 s while it runs (smoltrace/runner/heartbeat.py) and closes with
+-- the `smoltrace.run` span. Until that arrives its status is 'running', or 'abandoned' once nothing of
+-- it arrived for 3 minutes (its runner died: kill -9, a lost machine). The spans are kept in
 -- smoltrace_run_spans (derived from the raw spans, facts/derive.sql).
 CREATE OR REPLACE VIEW run_info AS
 WITH run_spans AS (
@@ -10,9 +12,10 @@ WITH run_spans AS (
         min(start_time) FILTER (WHERE span_name = 'smoltrace.run.started') AS announced_at,
         arg_max(attributes, start_time) FILTER (WHERE span_name = 'smoltrace.run') AS finished,
         max(start_time) FILTER (WHERE span_name = 'smoltrace.run') AS finished_started_at,
-        arg_max(duration_ns, start_time) FILTER (WHERE span_name = 'smoltrace.run') AS finished_duration_ns
+        arg_max(duration_ns, start_time) FILTER (WHERE span_name = 'smoltrace.run') AS finished_duration_ns,
+        max(epoch_ns(start_time) + duration_ns) FILTER (WHERE span_name <> 'smoltrace.run') AS last_seen_ns
     FROM smoltrace_run_spans
-    WHERE span_name IN ('smoltrace.run.started', 'smoltrace.run')
+    WHERE span_name IN ('smoltrace.run.started', 'smoltrace.run.heartbeat', 'smoltrace.run')
     GROUP BY run_id
 )
 SELECT
@@ -24,7 +27,10 @@ SELECT
     coalesce(finished, announced)->>'smoltrace.dataset.revision' AS dataset_revision,
     coalesce(finished, announced)->>'smoltrace.dataset.split' AS dataset_split,
     TRY_CAST(coalesce(finished, announced)->>'smoltrace.run.planned_tasks' AS INTEGER) AS planned_tasks,
-    coalesce(finished->>'smoltrace.run.status', 'running') AS status,
+    coalesce(
+        finished->>'smoltrace.run.status',
+        CASE WHEN last_seen_ns < epoch_ns(now()) - 180_000_000_000 THEN 'abandoned' ELSE 'running' END
+    ) AS status,
     coalesce(announced_at, finished_started_at) AS started_at,
     finished_started_at + to_microseconds((finished_duration_ns / 1000)::BIGINT) AS finished_at,
     finished_duration_ns / 1e6 AS duration_ms,
