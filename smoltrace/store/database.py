@@ -140,6 +140,9 @@ ATTACH_FOR_INGEST_SQL = (
 )
 
 
+TEMP_DIRECTORY_SQL = "SET temp_directory = '{path}'"
+
+
 def request_log_segments(db_path: str | os.PathLike) -> list[Path]:
     """The collector's request log next to the store (``<store>.requests.000001``, ...), oldest first:
     acknowledged requests not yet checkpointed into the store file (see collector/request_log.py)."""
@@ -212,6 +215,8 @@ def connect_for_ingest(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     conn.execute(ATTACH_FOR_INGEST_SQL.format(path=str(db_path).replace("'", "''"), catalog=catalog))
     conn.execute(f'USE "{catalog}"')
     conn.execute("DETACH memory")  # so that cursors, and queries, see only the store
+    # Spill next to the store (an in-memory database's default is ./.tmp, wherever the process started).
+    conn.execute(TEMP_DIRECTORY_SQL.format(path=str(db_path.with_name(db_path.name + ".tmp")).replace("'", "''")))
     apply_schema(conn)
     conn.execute("CHECKPOINT")  # the schema and views are durable without a WAL only once checkpointed
     return conn
