@@ -30,11 +30,13 @@ intervals AS (
     FROM readings
     WINDOW gpu_series AS (PARTITION BY run_id, gpu_index ORDER BY at_s)
 ),
-tasks AS (
-    SELECT run_id, trace_id, task_id, agent_type,
-           epoch_ns(start_time) / 1e9 AS start_s,
-           epoch_ns(start_time) / 1e9 + execution_time_ms / 1e3 AS end_s
-    FROM task_spans
+gpu_runs AS (SELECT DISTINCT run_id FROM readings),
+tasks AS (  -- the tasks of runs with energy readings only: the join hands their run ids to the facts scan
+    SELECT t.run_id, t.trace_id, t.task_id, t.agent_type,
+           epoch_ns(t.start_time) / 1e9 AS start_s,
+           epoch_ns(t.start_time) / 1e9 + t.execution_time_ms / 1e3 AS end_s
+    FROM task_spans AS t
+    JOIN gpu_runs USING (run_id)
 ),
 task_overlaps AS (
     SELECT i.run_id, i.gpu_index, i.end_s AS interval_end_s, i.end_s - i.start_s AS interval_s,
@@ -60,5 +62,4 @@ SELECT
     coalesce(sum(s.cost_usd * s.share), 0.0) AS power_cost_usd
 FROM tasks AS t
 LEFT JOIN shares AS s ON s.run_id = t.run_id AND s.trace_id = t.trace_id
-WHERE t.run_id IN (SELECT run_id FROM readings)
 GROUP BY t.run_id, t.trace_id;

@@ -19,7 +19,7 @@ const LEADERBOARD_COLUMNS = `run_id, model, agent_type, provider, dataset, datas
     total_energy_wh, co2_emissions_gco2e, power_cost_usd`;
 
 export const QUERIES = {
-  // Runs page: the newest $limit runs, with their totals over agent types from the leaderboard.
+  // Runs page: the newest $limit runs, with their totals over agent types (the leaderboard's sums).
   runs: {
     limit: 1000,
     sql: `
@@ -27,15 +27,23 @@ WITH page AS (  -- latest_runs: the newest runs chosen before their tasks are co
     SELECT ${RUN_COLUMNS}
     FROM latest_runs($limit)
 ),
-totals AS (
-    SELECT run_id, sum(total_tokens)::BIGINT AS total_tokens, sum(total_cost_usd) AS total_cost_usd,
-           sum(total_energy_wh) AS total_energy_wh
-    FROM leaderboard_by_agent_type
-    WHERE run_id IN (SELECT run_id FROM page)
+per_agent_type AS (  -- joined, not IN: the run ids of the page then reach the scan of the task facts
+    SELECT r.run_id, r.agent_type, sum(r.total_tokens) AS total_tokens, fsum(r.cost_usd) AS total_cost_usd
+    FROM results AS r JOIN page USING (run_id)
+    GROUP BY r.run_id, r.agent_type
+),
+totals AS (  -- summed over agent types as the leaderboard rows of the run add up
+    SELECT run_id, sum(total_tokens)::BIGINT AS total_tokens, sum(total_cost_usd) AS total_cost_usd
+    FROM per_agent_type
     GROUP BY run_id
+),
+energy AS (
+    SELECT e.run_id, sum(e.gpu_energy_wh) AS total_energy_wh
+    FROM task_gpu_energy AS e JOIN page USING (run_id)
+    GROUP BY e.run_id
 )
-SELECT page.*, totals.total_tokens, totals.total_cost_usd, totals.total_energy_wh
-FROM page LEFT JOIN totals USING (run_id)
+SELECT page.*, totals.total_tokens, totals.total_cost_usd, energy.total_energy_wh
+FROM page LEFT JOIN totals USING (run_id) LEFT JOIN energy USING (run_id)
 ORDER BY started_at DESC NULLS LAST, run_id`,
   },
 
