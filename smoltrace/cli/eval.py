@@ -208,6 +208,10 @@ def _print_run_page(report, console) -> None:
     embedded collector stops with the run: its store is browsed with smoltrace-view)."""
     from smoltrace.web.links import run_page_url, view_url
 
+    if getattr(report.reader, "stops_with_the_run", False):
+        db = f" --db {report.db_path}" if report.db_path else ""
+        console.print(f"Browse it: smoltrace-view{db} --open", markup=False, highlight=False, soft_wrap=True)
+        return
     base_url = getattr(report.reader, "base_url", None)
     view = view_url(base_url) if base_url else None
     if view:

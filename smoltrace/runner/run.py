@@ -280,6 +280,8 @@ def run(config: EvalConfig, log=print) -> RunReport:
 class _SnapshotAfterStop(CollectorReader):
     """Reads through the embedded collector's query API, stopping the collector when closed."""
 
+    stops_with_the_run = True  # its web view goes with it: point users at smoltrace-view instead
+
     def __init__(self, collector: Collector):
         super().__init__(collector.http_endpoint)
         self.collector = collector
