@@ -80,8 +80,9 @@ def limit_process_memory(setting: str, memory_limit: str) -> str | None:
               help="Largest accepted request body (gRPC answers RESOURCE_EXHAUSTED, HTTP 413 beyond it).")  # fmt: skip
 @click.option("--max-pending-items", default=32_000, type=int,
               help="Spans/points/logs accepted and not yet committed to DuckDB. Above half of it, answers wait "
-                   "for DuckDB to catch up; at the limit, new requests are refused with a retryable code. Each "
-                   "queued span holds ~2 KB of memory.")  # fmt: skip
+                   "for DuckDB to catch up; at the limit, new requests are refused with a retryable code. A request "
+                   "counts as its items or as its decoded size in 2 KB units, whichever is more, so the queue "
+                   "holds at most ~64 MB by default, however large the spans.")  # fmt: skip
 @click.option("--memory-limit", default="256MB",
               help="DuckDB memory limit for the store (ingest, the facts deriver and queries): DuckDB's cache of "
                    "the file's blocks stays within it, and a query needing more spills to disk or fails with "

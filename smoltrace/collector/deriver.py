@@ -31,8 +31,9 @@ log = logging.getLogger("smoltrace.collector")
 #: Traces derived per statement batch: bounds the memory of one derivation (a trace of a real run
 #: holds tens of spans of up to tens of KB of attributes each).
 CHUNK_TRACES = 1_000
-#: Queue entries taken per transaction (whole commits of the writer, at least one).
-MAX_TRACES_PER_ROUND = 20_000
+#: Queue entries taken per transaction (whole commits of the writer, at least one). Small: the writer's
+#: checkpoint waits for the round in progress (DuckDB checkpoints only while no other transaction writes).
+MAX_TRACES_PER_ROUND = 1_000
 #: Wait before retrying after a failed derivation (a full disk, say); the queue keeps the work.
 RETRY_AFTER_S = 1.0
 

@@ -105,6 +105,12 @@ STARTED_REQUESTS = "started requests"  # every request some of whose rows are co
 EVERYTHING = "everything"
 
 
+#: A queued item's share of memory: a request counts as its items (spans, points, logs) or as its decoded
+#: size in units of this many bytes, whichever is more, so that a queue of large spans (an LLM span
+#: holds the whole conversation: ~15 KB on average in a real run) stays as small as one of typical ones.
+QUEUE_ITEM_BYTES = 2048
+
+
 class QueueFullError(Exception):
     """The writer's queue holds as many items as it may; the client should retry later."""
 
@@ -159,6 +165,12 @@ class _Pending:
     action: Callable | None = None  # run_exclusive: called with the connection instead of a write
     seq: int = 0  # position in the request log (1, 2, ...), set once logged
     committed_rows: dict[str, int] = field(default_factory=dict)  # per table: rows already committed
+
+    weight: int = field(init=False)  # what it counts against the queue's limit (see QUEUE_ITEM_BYTES)
+
+    def __post_init__(self) -> None:
+        size = sum(table.nbytes for table in self.request.tables.values())
+        self.weight = max(self.request.items, size // QUEUE_ITEM_BYTES)
 
     def uncommitted_rows(self, table_name: str) -> int:
         return self.request.tables[table_name].num_rows - self.committed_rows.get(table_name, 0)
@@ -458,9 +470,9 @@ class StoreWriter:
                 raise WriterStoppedError("collector is shutting down")
             # A request bigger than the whole limit is still taken when the queue is empty, so it can
             # never be refused forever; the request size limit bounds it.
-            if self._pending_items and self._pending_items + request.items > self.max_pending_items:
+            if self._pending_items and self._pending_items + pending.weight > self.max_pending_items:
                 raise QueueFullError(self._pending_items, self.max_pending_items)
-            self._pending_items += request.items
+            self._pending_items += pending.weight
             self._incoming.append(pending)
             self._condition.notify_all()
         return pending.future
@@ -550,7 +562,7 @@ class StoreWriter:
                         pending.body = b""  # on disk now; the decoded tables are what DuckDB needs
                         self._logged.append(pending)
                     self._known_digests.update(digests)
-                    self._pending_items -= sum(p.request.items for p in duplicates)
+                    self._pending_items -= sum(p.weight for p in duplicates)
                     self.stats.duplicates += len(duplicates)
                     # Decided before the store stage can commit them: a held ack is released by a commit.
                     hold = self._pending_items > self.ack_hold_items  # DuckDB is behind (flow control)
@@ -564,7 +576,7 @@ class StoreWriter:
             self._degraded["log"] = reason
             error = StoreUnavailableError(f"the collector cannot store requests now ({_first_line(exc)}); retry later")
             with self._condition:
-                self._pending_items -= sum(p.request.items for p in group)
+                self._pending_items -= sum(p.weight for p in group)
             for pending in group:
                 pending.future.set_exception(error)
             return
@@ -692,7 +704,7 @@ class StoreWriter:
                 self._open.clear()
                 self._logged = collections.deque(actions)
                 # requests replayed by _recover (seq 0) were never counted in the queue
-                self._pending_items -= sum(p.request.items for p in dropped if p.seq)
+                self._pending_items -= sum(p.weight for p in dropped if p.seq)
                 held, self._held_acks = self._held_acks, []
             _acknowledge(held)  # logged, so durable: their store write is what is redone
             self._close_store()
@@ -752,7 +764,7 @@ class StoreWriter:
         with self._condition:
             if committed:
                 self._committed_seq = committed[-1].seq
-                self._pending_items -= sum(p.request.items for p in committed)
+                self._pending_items -= sum(p.weight for p in committed)
             if self._committed_seq >= self._logged_seq:
                 self._flush_requested = False
             self._condition.notify_all()
