@@ -128,6 +128,7 @@ ROLLBACK_SQL = "ROLLBACK"
 #: Database-wide, and one-way while the database is open (DuckDB refuses to re-enable them).
 HARDEN_DATABASE_SQL = ("SET enable_external_access = false",)
 LOCK_CONFIGURATION_SQL = "SET lock_configuration = true"
+SINGLE_THREAD_SQL = "SET threads = 1"
 
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?P<inner>.*)$", re.IGNORECASE | re.DOTALL)
 _EXPLAIN_ANALYZE = re.compile(r"^\s*EXPLAIN\s+ANALY[SZ]E\b", re.IGNORECASE)
@@ -175,6 +176,9 @@ def open_readonly(path) -> duckdb.DuckDBPyConnection:
     from smoltrace.store.database import connect
 
     conn = connect(path, read_only=True)
+    # One thread, as in the collector (writer.WRITER_SETTINGS): the same plan then sums floats in the same
+    # order, so a number read from the file equals the one the query API gives, to the last bit.
+    conn.execute(SINGLE_THREAD_SQL)
     harden_database(conn, lock_configuration=True)
     return conn
 

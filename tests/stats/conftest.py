@@ -135,7 +135,11 @@ class StatsStore:
         spans = [
             (run_id, f"run-{run_id}", f"started-{run_id}", "smoltrace.run.started", json.dumps(attributes), T0, 1000)
         ]
-        if status != "running":
+        if status == "running":  # a live runner's heartbeat is recent (a silent one's run is 'abandoned')
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            beat = json.dumps({"smoltrace.run.id": run_id})
+            spans.append((run_id, f"beat-{run_id}", f"beat-{run_id}", "smoltrace.run.heartbeat", beat, now, 1000))
+        else:
             spans.append(
                 (
                     run_id,

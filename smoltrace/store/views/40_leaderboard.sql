@@ -146,7 +146,7 @@ SELECT
     sum(r.completion_tokens)::BIGINT AS completion_tokens,
     sum(r.total_tokens)::BIGINT AS total_tokens,
     round(sum(r.total_tokens) / count(*), 2) AS avg_tokens_per_test,
-    sum(r.cost_usd) AS total_cost_usd,
+    fsum(r.cost_usd) AS total_cost_usd,  -- compensated: the same total whatever the row order
     count(*) FILTER (WHERE r.stop_reason = 'max_steps') AS max_steps_reached,
     count(*) FILTER (WHERE r.stop_reason = 'timeout') AS timeouts,
     count(*) FILTER (WHERE r.stop_reason = 'error') AS errors,
