@@ -27,23 +27,14 @@ WITH page AS (  -- latest_runs: the newest runs chosen before their tasks are co
     SELECT ${RUN_COLUMNS}
     FROM latest_runs($limit)
 ),
-per_agent_type AS (  -- joined, not IN: the run ids of the page then reach the scan of the task facts
-    SELECT r.run_id, r.agent_type, sum(r.total_tokens) AS total_tokens, fsum(r.cost_usd) AS total_cost_usd
-    FROM results AS r JOIN page USING (run_id)
-    GROUP BY r.run_id, r.agent_type
-),
-totals AS (  -- summed over agent types as the leaderboard rows of the run add up
-    SELECT run_id, sum(total_tokens)::BIGINT AS total_tokens, sum(total_cost_usd) AS total_cost_usd
-    FROM per_agent_type
-    GROUP BY run_id
-),
-energy AS (
-    SELECT e.run_id, sum(e.gpu_energy_wh) AS total_energy_wh
-    FROM task_gpu_energy AS e JOIN page USING (run_id)
-    GROUP BY e.run_id
+totals AS (  -- the sums of the leaderboard rows of each run (one per agent type): the same numbers
+    SELECT b.run_id, sum(b.total_tokens)::BIGINT AS total_tokens, sum(b.total_cost_usd) AS total_cost_usd,
+           sum(b.total_energy_wh) AS total_energy_wh
+    FROM leaderboard_by_agent_type AS b JOIN page USING (run_id)
+    GROUP BY b.run_id
 )
-SELECT page.*, totals.total_tokens, totals.total_cost_usd, energy.total_energy_wh
-FROM page LEFT JOIN totals USING (run_id) LEFT JOIN energy USING (run_id)
+SELECT page.*, totals.total_tokens, totals.total_cost_usd, totals.total_energy_wh
+FROM page LEFT JOIN totals USING (run_id)
 ORDER BY started_at DESC NULLS LAST, run_id`,
   },
 
