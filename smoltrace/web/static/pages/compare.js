@@ -1,6 +1,6 @@
 // Compare: two runs task by task. A task is matched on its uid (agent type and task id); it "flips"
 // when it succeeded in one run and failed in the other. Flips come from `results`; the totals are the
-// two runs' `leaderboard` rows. Each part of the page is one entry of SECTIONS, so that a later view
+// two runs' `leaderboard_by_agent_type` rows. Each part of the page is one entry of SECTIONS, so that a later view
 // (success-rate confidence intervals, a run comparison view) is one more entry, with its own query.
 
 import { query, queryAll } from "../api.js";
