@@ -33,7 +33,7 @@ DIFFERENCE_SQL = """
 SELECT (SELECT count(*) FROM (SELECT * FROM stored_{table} EXCEPT ALL SELECT * FROM {table})),
        (SELECT count(*) FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM stored_{table}))
 """
-CHECKED_TABLES = tuple(table for table in facts.DERIVED_TABLES if table != "smoltrace_facts_queue")
+CHECKED_TABLES = (*(table for table in facts.DERIVED_TABLES if table != "smoltrace_facts_queue"), facts.RUN_FACTS_TABLE)
 
 
 def _open(db_path: Path | None):

@@ -62,6 +62,10 @@ ADD_FACT_COLUMNS_SQL = (
 )
 
 
+def _derive_run_facts(conn: duckdb.DuckDBPyConnection) -> None:
+    facts.derive_runs(conn)
+
+
 def _add_fact_columns(conn: duckdb.DuckDBPyConnection) -> None:
     for statement in ADD_FACT_COLUMNS_SQL:
         conn.execute(statement)
@@ -74,6 +78,7 @@ MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     2: _drop_tree_views,  # the derived facts tables (facts/tables.sql) exist from here on
     3: _derive_facts,
     4: _derive_facts,  # the facts code_runs and planning_steps (SMOLTRACE's tool_called and steps)
+    5: _derive_run_facts,  # smoltrace_run_facts: one row per run, which run_info reads
 }
 #: Steps that change tables the views read: they run before the views are created (a view over a
 #: column the table does not have yet cannot be created), the version's MIGRATIONS step after them.

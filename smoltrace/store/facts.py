@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 #: Span names that make a trace one the facts describe: a task execution, or a run's own spans.
 FACT_SPAN_NAMES = ("smoltrace.task", "smoltrace.run.started", "smoltrace.run.heartbeat", "smoltrace.run")
 
+#: Tables of facts derived per trace (each row has the trace_id it came from), and the queue.
 DERIVED_TABLES = (
     "smoltrace_task_facts",
     "smoltrace_llm_calls",
@@ -28,6 +29,8 @@ DERIVED_TABLES = (
     "smoltrace_run_spans",
     "smoltrace_facts_queue",
 )
+#: One row per run, derived from the run's rows of smoltrace_run_spans (facts/derive_runs.sql).
+RUN_FACTS_TABLE = "smoltrace_run_facts"
 
 #: Of some trace ids, those already derived or queued: one more span of such a trace re-derives it.
 KNOWN_TRACES_SQL = """
@@ -52,6 +55,8 @@ FROM smoltrace_facts_queue, oldest WHERE seq <= last_seq
 """
 FORGET_QUEUE_SQL = "DELETE FROM smoltrace_facts_queue WHERE seq <= ?"
 SET_TRACE_IDS_SQL = "CREATE OR REPLACE TEMP TABLE derive_trace_ids AS SELECT unnest($ids::VARCHAR[]) AS trace_id"
+SET_RUN_IDS_SQL = "CREATE OR REPLACE TEMP TABLE derive_runs AS SELECT unnest($ids::VARCHAR[]) AS run_id"
+ALL_RUN_IDS_SQL = "SELECT DISTINCT run_id FROM smoltrace_run_spans WHERE run_id IS NOT NULL ORDER BY run_id"
 #: Every trace the facts describe, in the order its first span was stored (so rebuilt rows keep the
 #: store's time order, which the row-group statistics rely on).
 FACT_TRACES_SQL = """
@@ -59,19 +64,23 @@ SELECT "TraceId" FROM otel_traces WHERE "SpanName" IN (SELECT unnest($names::VAR
 GROUP BY "TraceId" ORDER BY min(rowid)
 """
 DROP_TEMP_SQL = "DROP TABLE IF EXISTS {name}"
-TEMP_TABLES = ("derive_trace_ids", "derive_spans", "derive_tree", "derive_tasks", "derive_llm", "derive_tools")
+TEMP_TABLES = (
+    "derive_trace_ids", "derive_spans", "derive_tree", "derive_tasks", "derive_llm", "derive_tools", "derive_runs",
+)  # fmt: skip
 EMPTY_SQL = "DELETE FROM {table}"
 
 STEP_MARKER = "-- step:"
 
 
-def _load_steps() -> list[str]:
-    text = resources.files("smoltrace.store").joinpath("facts/derive.sql").read_text(encoding="utf-8")
+def _load_steps(name: str) -> list[str]:
+    text = resources.files("smoltrace.store").joinpath(name).read_text(encoding="utf-8")
     chunks = text.split("\n" + STEP_MARKER)[1:]  # the first chunk is the file's header comment
     return [chunk.split("\n", 1)[1].strip() for chunk in chunks]
 
 
-DERIVE_STEPS = _load_steps()
+#: The statements that derive traces' facts, then those that derive the rows of the runs they touch.
+DERIVE_STEPS = _load_steps("facts/derive.sql")
+DERIVE_RUN_STEPS = _load_steps("facts/derive_runs.sql")
 
 
 def tables_sql() -> str:
@@ -115,17 +124,29 @@ def derive(conn, trace_ids: list[str]) -> None:
         return
     values = {"ids": trace_ids, "lo": min(trace_ids), "hi": max(trace_ids)}
     conn.execute(SET_TRACE_IDS_SQL, {"ids": trace_ids})
-    for step in DERIVE_STEPS:
+    for step in DERIVE_STEPS + DERIVE_RUN_STEPS:
         conn.execute(step, _params(step, values))
     for name in TEMP_TABLES:  # their memory is not needed until the next commit
         conn.execute(DROP_TEMP_SQL.format(name=name))
+
+
+def derive_runs(conn, run_ids: list[str] | None = None) -> None:
+    """(Re)derive the rows of smoltrace_run_facts of ``run_ids`` (default: every run with run spans)
+    from their run spans, inside the caller's transaction. ``derive`` does it for the runs it touches;
+    this serves the migration that created the table and the deletion of a run."""
+    if run_ids is None:
+        run_ids = [row[0] for row in conn.execute(ALL_RUN_IDS_SQL).fetchall()]
+    conn.execute(SET_RUN_IDS_SQL, {"ids": run_ids})
+    for step in DERIVE_RUN_STEPS:
+        conn.execute(step)
+    conn.execute(DROP_TEMP_SQL.format(name="derive_runs"))
 
 
 def derive_all(conn, *, chunk_traces: int = 1_000, progress: Callable[[int, int], None] | None = None) -> int:
     """Empty the derived tables and derive them again from otel_traces, inside the caller's transaction;
     returns the number of traces derived. ``progress(done, total)`` is called after each chunk."""
     trace_ids = [row[0] for row in conn.execute(FACT_TRACES_SQL, {"names": list(FACT_SPAN_NAMES)}).fetchall()]
-    for table in DERIVED_TABLES:
+    for table in (*DERIVED_TABLES, RUN_FACTS_TABLE):
         conn.execute(EMPTY_SQL.format(table=table))
     for start in range(0, len(trace_ids), chunk_traces):
         derive(conn, trace_ids[start : start + chunk_traces])

@@ -54,6 +54,7 @@ def delete_run(conn, run_id: str, parts: tuple[str, ...] = PARTS) -> dict[str, i
             counts["spans"] = conn.execute(DELETE_SPANS_SQL).fetchone()[0]
             for table in facts.DERIVED_TABLES:
                 conn.execute(DELETE_FACTS_SQL.format(table=table))
+            facts.derive_runs(conn, [run_id])  # its run spans are gone: so is its row of smoltrace_run_facts
             counts["logs"] = conn.execute(DELETE_LOGS_SQL, {"run_id": run_id}).fetchone()[0]
             conn.execute("DROP TABLE IF EXISTS smoltrace_doomed_traces")
         if "metrics" in parts:

@@ -34,6 +34,7 @@ FACT_TABLES_SQL = {
     "smoltrace_tool_calls": "SELECT * FROM smoltrace_tool_calls ORDER BY trace_id, span_id",
     "smoltrace_steps": "SELECT * FROM smoltrace_steps ORDER BY trace_id, span_id",
     "smoltrace_run_spans": "SELECT * FROM smoltrace_run_spans ORDER BY trace_id, span_id",
+    "smoltrace_run_facts": "SELECT * FROM smoltrace_run_facts ORDER BY run_id",
 }
 
 
@@ -343,7 +344,7 @@ def test_deleting_a_run_deletes_its_facts_and_nothing_else(tmp_path):
         kept_before = conn.execute("SELECT * FROM results WHERE run_id = 'run-11-1' ORDER BY trace_id").fetchall()
         delete_run(conn, "run-11-0")
         left = {table: conn.execute(f"SELECT count(*) FROM {table} WHERE run_id = 'run-11-0'").fetchone()[0]
-                for table in facts.DERIVED_TABLES if table != "smoltrace_facts_queue"}  # fmt: skip
+                for table in (*facts.DERIVED_TABLES, facts.RUN_FACTS_TABLE) if table != "smoltrace_facts_queue"}  # fmt: skip
         assert left == dict.fromkeys(left, 0)
         assert conn.execute("SELECT run_id FROM runs").fetchall() == [("run-11-1",)]
         assert (

@@ -135,10 +135,10 @@ def test_an_old_store_migrates_once_and_answers_the_same_numbers(old_store):
         result = conn.execute("SELECT * FROM leaderboard")
         rows = [dict(zip([c[0] for c in result.description], map(json_safe, row))) for row in result.fetchall()]
         assert rows == [EXPECTED_LEADERBOARD_ROW]
-    assert applied_versions(old_store) == [1, 2, 3, 4]
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
     with database.connect(old_store) as conn:  # a second open migrates nothing
-        assert database.schema_version(conn) == database.SCHEMA_VERSION == 4
-    assert applied_versions(old_store) == [1, 2, 3, 4]
+        assert database.schema_version(conn) == database.SCHEMA_VERSION == 5
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
 
 
 def test_a_version_3_store_gets_the_new_facts(old_store):
@@ -149,11 +149,25 @@ def test_a_version_3_store_gets_the_new_facts(old_store):
         conn.execute("DROP VIEW results CASCADE")
         conn.execute("ALTER TABLE smoltrace_task_facts DROP COLUMN code_runs")
         conn.execute("ALTER TABLE smoltrace_task_facts DROP COLUMN planning_steps")
-        conn.execute('DELETE FROM smoltrace_schema_migrations WHERE "Version" = 4')
+        conn.execute('DELETE FROM smoltrace_schema_migrations WHERE "Version" >= 4')
     assert applied_versions(old_store) == [1, 2, 3]
     with database.connect(old_store) as conn:
         assert answers(conn) == expected_now()
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
+
+
+def test_a_version_4_store_gets_one_row_per_run(old_store):
+    """Version 5 reads run_info from smoltrace_run_facts: a store of version 4 (run spans only) gets the
+    table filled from its run spans, and answers the same runs."""
+    database.connect(old_store).close()
+    with duckdb.connect(str(old_store)) as conn:  # back to what version 4 wrote
+        conn.execute("DROP TABLE smoltrace_run_facts")
+        conn.execute('DELETE FROM smoltrace_schema_migrations WHERE "Version" = 5')
     assert applied_versions(old_store) == [1, 2, 3, 4]
+    with database.connect(old_store) as conn:
+        assert conn.execute("SELECT count(*) FROM smoltrace_run_facts").fetchone()[0] == 1
+        assert answers(conn) == expected_now()
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
 
 
 def test_a_read_only_open_of_an_old_store_migrates_it_first(old_store):
@@ -166,13 +180,13 @@ def test_a_read_only_open_of_an_old_store_migrates_it_first(old_store):
     expected = [{key: row[key] for key in ("task_id", "agent_type", "success", "total_tokens")}
                 for row in expected_now()["results"]]  # fmt: skip
     assert json.loads(result.stdout) == expected
-    assert applied_versions(old_store) == [1, 2, 3, 4]
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
 
 
 def test_a_new_store_starts_at_the_current_version(tmp_path):
     with database.connect(tmp_path / "new.duckdb") as conn:
-        assert database.schema_version(conn) == 4
-    assert applied_versions(tmp_path / "new.duckdb") == [1, 2, 3, 4]
+        assert database.schema_version(conn) == 5
+    assert applied_versions(tmp_path / "new.duckdb") == [1, 2, 3, 4, 5]
 
 
 def test_store_check_finds_a_tampered_fact_and_rebuild_repairs_it(old_store):

@@ -179,6 +179,17 @@ SELECT ts.run_id, ts.task_uid, ts.agent_type, t.trace_id, t.span_id, t.step_span
 FROM tools AS t
 JOIN derive_tasks AS ts ON ts.trace_id = t.trace_id AND ts.span_id = t.task_span_id;
 
+-- step: runs
+-- The runs whose row of smoltrace_run_facts these traces change (facts/derive_runs.sql): the runs of
+-- their run spans stored so far (read here, before they are forgotten) and of their run spans now.
+CREATE OR REPLACE TEMP TABLE derive_runs AS
+SELECT run_id FROM smoltrace_run_spans
+ WHERE trace_id IN (SELECT trace_id FROM derive_trace_ids) AND trace_id BETWEEN $lo AND $hi AND run_id IS NOT NULL
+UNION
+SELECT attributes->>'smoltrace.run.id' FROM derive_spans
+ WHERE span_name IN ('smoltrace.run.started', 'smoltrace.run.heartbeat', 'smoltrace.run')
+   AND attributes->>'smoltrace.run.id' IS NOT NULL;
+
 -- step: forget
 DELETE FROM smoltrace_task_facts WHERE trace_id IN (SELECT trace_id FROM derive_trace_ids) AND trace_id BETWEEN $lo AND $hi;
 -- step: forget

@@ -115,6 +115,33 @@ CREATE TABLE IF NOT EXISTS smoltrace_run_spans (
     duration_ns BIGINT
 );
 
+-- One row per run, from its run-level spans above (facts/derive.sql, its "runs" steps): what run_info
+-- shows, read from plain columns. Without it, every read of run_info (the runs list, the leaderboard's
+-- run columns) extracted each run's fields from JSON for every run in the store. `status` is the status
+-- the runner recorded when the run ended (NULL until then); run_info decides 'running' or 'abandoned'
+-- from last_seen_ns at read time, since that depends on the clock.
+CREATE TABLE IF NOT EXISTS smoltrace_run_facts (
+    run_id            VARCHAR NOT NULL,
+    model             VARCHAR,
+    provider          VARCHAR,
+    agent_types       VARCHAR,
+    dataset           VARCHAR,
+    dataset_revision  VARCHAR,
+    dataset_split     VARCHAR,
+    planned_tasks     INTEGER,
+    status            VARCHAR,
+    started_at        TIMESTAMP_NS,
+    finished_at       TIMESTAMP_NS,
+    duration_ms       DOUBLE,
+    max_steps         INTEGER,
+    smoltrace_version VARCHAR,
+    use_case          VARCHAR,
+    team              VARCHAR,
+    purpose           VARCHAR,
+    suite_version     VARCHAR,
+    last_seen_ns      BIGINT  -- when its latest run.started or heartbeat span ended, in ns since the epoch
+);
+
 -- Traces whose facts are to be (re)derived: the collector's writer adds them in the transaction that
 -- stores their spans, its deriver removes them in the transaction that derives them (collector/deriver.py).
 -- Entries left by a collector that stopped abruptly are derived when a collector next opens the store.
