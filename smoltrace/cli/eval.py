@@ -20,14 +20,25 @@ from smoltrace.runner.telemetry import CollectorUnreachableError
 from smoltrace.store.database import DB_ENV_VAR
 from smoltrace.store.open_errors import StoreOpenError
 
+#: What --resume may be given with, besides where the store is: how the rest runs, secrets, outputs.
+RESUME_FLAGS = ("--parallel-workers", "--task-timeout", "--mcp-server-url and --search-url (the run's own "
+                "again, for their query strings)", "--hf-token", "--output-format", "--output-dir",
+                "--private/--public", "--quiet", "--debug", "--force")  # fmt: skip
+#: The parameters behind them (click names), and the store's.
+RESUME_PARAMETERS = frozenset({
+    "resume", "force", "db_path", "otlp_endpoint", "otlp_token", "query_url", "hf_token", "parallel_workers",
+    "task_timeout", "mcp_server_url", "search_url", "output_format", "output_dir", "private", "quiet", "debug",
+    "enable_otel",
+})  # fmt: skip
+
 
 @click.command(
     cls=SmoltraceCommand,
     greedy=("--model-args", "--enable-tools", "--additional-imports"),
     context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
 )
-@click.option("--model", required=True, help="Model id, e.g. openai/gpt-4o-mini, or smollm2-135m (the bundled "
-              "offline model, with --provider transformers).")  # fmt: skip
+@click.option("--model", default=None, help="Model id, e.g. openai/gpt-4o-mini, or smollm2-135m (the bundled "
+              "offline model, with --provider transformers). Required, except with --resume.")  # fmt: skip
 @click.option("--provider", type=click.Choice(PROVIDERS), default="litellm",
               help="litellm: API models; transformers: local models; ollama: an Ollama server at --api-base; "
                    "inference: Hugging Face inference providers; openai: any OpenAI-compatible server at --api-base.")  # fmt: skip
@@ -77,6 +88,16 @@ from smoltrace.store.open_errors import StoreOpenError
               help=f"Store for the embedded collector. Default: ${DB_ENV_VAR}, else "
                    "~/.local/share/smoltrace/smoltrace.duckdb.")  # fmt: skip
 @click.option("--run-id", default=None, help="Run identifier. Default: a new UUID.")
+@click.option("--resume", "resume", default=None, metavar="RUN_ID",
+              help="Run, under the same run id, only the task executions of run RUN_ID that did not finish: never "
+                   "stored (its runner was killed), interrupted (Ctrl-C), or failed with a transient API error (rate "
+                   "limit, lost connection, request timeout, provider 5xx); the results then hold every execution "
+                   "once. The run's configuration is read from the store, so besides the store (--db, "
+                   "--otlp-endpoint, --otlp-token, --query-url) only " + ", ".join(RESUME_FLAGS) + " may be given "
+                   "with it. A run that is still running is refused (see --force). Default: none (a new run).")  # fmt: skip
+@click.option("--force", is_flag=True, help="With --resume: resume a run that still shows as running (its runner sent "
+              "a heartbeat less than 3 minutes ago) because you know that runner is gone (killed, machine lost); "
+              "two runners on one run would run its executions twice.")  # fmt: skip
 @click.option("--output-format", type=click.Choice(["hub", "json"]), default="hub",
               help="hub: publish datasets to the Hugging Face Hub; json: write files to --output-dir.")  # fmt: skip
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("./smoltrace_results"),
@@ -127,7 +148,46 @@ def main(**flags):
     Every task execution is traced (OpenTelemetry) into the smoltrace store; verdicts, token counts,
     durations and the leaderboard row are SQL views over it. Query past runs with smoltrace-query.
     """
-    config = EvalConfig(
+    if flags["resume"]:
+        config = _resume_config(flags)
+    elif flags["force"]:
+        raise click.UsageError("--force only goes with --resume RUN_ID")
+    elif not flags["model"]:
+        raise click.UsageError("Missing option '--model'.")
+    else:
+        config = _new_run_config(flags)
+    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop is recorded like Ctrl-C
+    sys.exit(evaluate(config))
+
+
+def _resume_config(flags: dict) -> EvalConfig:
+    """--resume: refuse a flag that would change the run's configuration; keep the few that may differ."""
+    ctx = click.get_current_context()
+    given = [param for param in ctx.command.params if ctx.get_parameter_source(param.name)
+             not in (None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)]  # fmt: skip
+    refused = [param.opts[0] for param in given if param.name not in RESUME_PARAMETERS]
+    if refused:
+        raise click.UsageError(
+            f"--resume takes the run's configuration from the store: {', '.join(refused)} cannot be given with it "
+            f"(with --resume only {', '.join(RESUME_FLAGS)} may be given, and where the store is)"
+        )
+    overrides = {}
+    for flag, field in (("parallel_workers", "parallel_workers"), ("task_timeout", "task_timeout_s"),
+                        ("search_url", "search_url")):  # fmt: skip
+        if _given(flags, flag) is not None:
+            overrides[field] = flags[flag]
+    if flags["mcp_server_url"]:
+        overrides["mcp_server_url"] = list(flags["mcp_server_url"])
+    return EvalConfig(
+        model="", resume=flags["resume"], force=flags["force"], resume_overrides=overrides,
+        hf_token=flags["hf_token"], otlp_endpoint=flags["otlp_endpoint"], otlp_token=flags["otlp_token"],
+        query_url=flags["query_url"], db_path=flags["db_path"], output_format=flags["output_format"],
+        output_dir=flags["output_dir"], private=flags["private"], quiet=flags["quiet"], debug=flags["debug"],
+    )  # fmt: skip
+
+
+def _new_run_config(flags: dict) -> EvalConfig:
+    return EvalConfig(
         model=flags["model"], provider=flags["provider"], agent_type=flags["agent_type"],
         difficulty=flags["difficulty"], dataset_name=flags["dataset_name"], split=flags["split"],
         dataset_revision=flags["dataset_revision"], limit=flags["limit"], quick=flags["quick"],
@@ -147,8 +207,6 @@ def main(**flags):
         gpu_sample_interval_s=flags["gpu_sample_interval"], grid_intensity_gco2_per_kwh=flags["grid_intensity"],
         electricity_price_usd_per_kwh=flags["electricity_price"],
     )  # fmt: skip
-    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop is recorded like Ctrl-C
-    sys.exit(evaluate(config))
 
 
 def _given(flags: dict, name: str):
@@ -168,6 +226,7 @@ def evaluate(config: EvalConfig) -> int:
 
     from smoltrace.runner import run as run_module
     from smoltrace.runner.outputs import fetch_leaderboard_rows, fetch_run_stats, print_summary, write_json_outputs
+    from smoltrace.runner.resume import NothingToResume
 
     console = Console()
     err = Console(stderr=True)
@@ -178,13 +237,19 @@ def evaluate(config: EvalConfig) -> int:
         report = run_module.run(config, log=log)
     except run_module.RunInterrupted as interrupted:
         report = interrupted.report
-        err.print(f"[yellow]Run {report.run_id} interrupted: {len(report.outcomes)} of {report.planned} task "
-                  "executions finished and are kept in the store; the run is recorded as interrupted.[/yellow]")  # fmt: skip
+        finished = report.finished_before + len(report.outcomes)
+        err.print(f"[yellow]Run {report.run_id} interrupted: {finished} of {report.planned} task executions "
+                  "finished and are kept in the store; the run is recorded as interrupted (smoltrace-eval --resume "
+                  f"{report.run_id} runs the rest).[/yellow]")  # fmt: skip
         exit_code = 130
+    except NothingToResume as done:
+        console.print(str(done), markup=False, highlight=False, soft_wrap=True)
+        return 0
     except (TaskLoadError, ModelConfigError, AgentConfigError, CollectorUnreachableError, ValueError,
             LocalModelUnavailable, StoreOpenError) as exc:  # fmt: skip
         err.print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)  # one line, however narrow
         return 2
+    config = report.config or config  # a resumed run's outputs name the model and agents it recorded
     try:
         rows = fetch_leaderboard_rows(report.reader, report.run_id)
         print_summary(rows, console, stats=fetch_run_stats(report.reader, report.run_id))

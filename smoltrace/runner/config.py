@@ -75,6 +75,13 @@ class EvalConfig:
     # a seam for tests and the Python API: build the smolagents Model yourself
     model_factory: Callable[[], Any] | None = None
     tools_factory: Callable[[], list] | None = None
+    # --resume RUN_ID: run the executions of that run that did not finish, with the configuration the run
+    # recorded (smoltrace/runner/resume.py); the configuration fields above are then not read, except
+    # where the store is, the secrets, the outputs, --quiet/--debug and the factories. resume_overrides
+    # holds the few settings the command line may change for the resumed part (RESUME_OVERRIDES).
+    resume: str | None = None
+    resume_overrides: dict[str, Any] = field(default_factory=dict)
+    force: bool = False  # resume a run that still looks `running` (its runner is known to be gone)
 
 
 def normalize_label(value: str | None) -> str | None:

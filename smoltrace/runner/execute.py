@@ -49,6 +49,20 @@ def task_attributes(task: Task, agent_type: str, run_attributes: dict, repeat: i
     return attributes
 
 
+def error_text(exc: BaseException) -> str:
+    """``Type: message``, and the exception it wraps when there is one: smolagents wraps a failed model
+    call in an AgentGenerationError whose message omits the provider's exception class, and that class
+    (a rate limit, a lost connection...) is what ``--resume`` reads to tell a transient failure from a
+    lasting one (smoltrace/runner/resume.py)."""
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    if cause is not None:
+        kind = type(cause)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        text += f" (caused by {name})"
+    return text
+
+
 def reached_max_steps(agent) -> bool:
     """smolagents' own test for RunResult.state == "max_steps_error": the last step failed on max steps."""
     steps = agent.memory.steps
@@ -117,7 +131,7 @@ def execute_task(
         elif stop_reason == "interrupted":
             error = "run interrupted"
         elif "error" in box:
-            stop_reason, error = "error", f"{type(box['error']).__name__}: {box['error']}"
+            stop_reason, error = "error", error_text(box["error"])
         else:
             stop_reason = "max_steps" if box["reached_max_steps"] else "final_answer"
             answer = None if box["output"] is None else str(box["output"])

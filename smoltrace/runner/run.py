@@ -25,13 +25,13 @@ from smoltrace.runner.heartbeat import Heartbeat
 from smoltrace.runner.ids import new_run_id
 from smoltrace.runner.mcp import load_mcp_tools
 from smoltrace.runner.models import ModelSpec, build_model, check_model, model_pricing
+from smoltrace.runner.resume import RESUME_ATTRIBUTE, RUN_STORED, ResumePlan, ResumeRefused, plan_resume, resume_record
 from smoltrace.runner.tasks import TaskSuite, load_tasks
 from smoltrace.runner.telemetry import (
     RunTelemetry,
     check_collector,
     secrets_from_environment,
 )
-from smoltrace.store import queries
 from smoltrace.store.database import default_db_path
 from smoltrace.store.open_errors import StoreOpenError
 from smoltrace.store.reader import CollectorReader, ReadError, StoreReader
@@ -70,6 +70,13 @@ class RunReport:
     duration_s: float = 0.0
     db_path: Path | None = None
     reader: StoreReader | None = None
+    config: EvalConfig | None = None  # the configuration run (a resumed run's: the one it recorded)
+    resumed: ResumePlan | None = None  # --resume: what was left to run
+
+    @property
+    def finished_before(self) -> int:
+        """Executions of a resumed run that had finished before this runner started."""
+        return self.resumed.finished if self.resumed else 0
 
 
 def agent_types_for(agent_type: str) -> list[str]:
@@ -136,48 +143,35 @@ class _Progress:
 
 
 def run(config: EvalConfig, log=print) -> RunReport:
-    """Run an evaluation. Raises RunInterrupted on Ctrl-C (after recording what finished)."""
-    run_id = config.run_id or new_run_id()
+    """Run an evaluation, or with ``config.resume`` the unfinished executions of a stored run (see
+    runner/resume.py). Raises RunInterrupted on Ctrl-C (after recording what finished)."""
     started = time.monotonic()
-    # Everything that can be wrong is checked before the collector starts or a model is called.
-    suite, executions = select_tasks(config)
-    if not executions:
-        raise ValueError("no tasks to run: check --difficulty, --agent-type, --limit and the dataset")
-    spec = ModelSpec(config.provider, config.model, api_base=config.api_base, api_key=config.api_key,
-                     hf_token=config.hf_token, model_args=dict(config.model_args),
-                     inference_provider=config.hf_inference_provider)  # fmt: skip
-    if config.quick and spec.provider == "transformers":
-        spec.model_args.setdefault("max_new_tokens", QUICK_MAX_NEW_TOKENS)
-    if config.model_factory is None:
-        check_model(spec)
-    max_steps = config.max_steps  # an explicit value wins over --quick and the prompt config
-    # --prompt-yml, --additional-imports, --enable-tools, --use-case...: checked before anything starts
-    agent_setup = AgentSetup.from_config(config)
-    run_labels(config)
-    if max_steps is None:
-        max_steps = agent_setup.options.max_steps  # the prompt config's, else --quick's, else the default
-    if max_steps is None:
-        max_steps = QUICK_MAX_STEPS if config.quick else DEFAULT_MAX_STEPS
-
-    collector = None
-    db_path = None if config.otlp_endpoint else Path(config.db_path) if config.db_path else default_db_path()
-    endpoint, query_url = config.otlp_endpoint, config.query_url
-    if db_path is not None:  # a collector that holds the store takes the run, as smoltrace-query reads through it
-        endpoint, query_url = _collector_holding(db_path, config.otlp_token, log)
-    if endpoint:
-        http_port = check_collector(endpoint, config.otlp_token)
-        query_url = query_url or _query_url(endpoint, http_port)
-        reader: StoreReader = CollectorReader(query_url, config.otlp_token)
-        view = view_url(query_url)  # the collector's web view, where the run shows live
-        if view:
-            log(f"Watch the run live: {run_page_url(view, run_id)}")
+    resumed = None
+    if config.resume:  # the store first: the run's configuration is there
+        store = _open_store(config, config.resume, log)
+        try:
+            resumed = plan_resume(store.reader, config, store.where, select_tasks)
+            config = resumed.config
+            prepared = _prepare(config)
+        except BaseException:
+            store.close()
+            raise
+        run_id, suite, executions, planned = config.resume, resumed.suite, resumed.executions, resumed.planned
+        log(resumed.message())
     else:
-        collector = Collector.embedded(db_path=db_path).start()
-        endpoint = collector.grpc_endpoint
-        reader = CollectorReader(collector.http_endpoint)
+        run_id = config.run_id or new_run_id()
+        # Everything that can be wrong is checked before the collector starts or a model is called.
+        suite, executions = select_tasks(config)
+        if not executions:
+            raise ValueError("no tasks to run: check --difficulty, --agent-type, --limit and the dataset")
+        prepared = _prepare(config)
+        store = _open_store(config, run_id, log)
+        planned = len(executions)
+    spec, agent_setup, max_steps = prepared
+    collector, db_path, endpoint, reader = store.collector, store.db_path, store.endpoint, store.reader
 
-    report = RunReport(run_id, "failed", suite, agent_types_for(config.agent_type), planned=len(executions),
-                       db_path=db_path, reader=reader)  # fmt: skip
+    report = RunReport(run_id, "failed", suite, agent_types_for(config.agent_type), planned=planned,
+                       db_path=db_path, reader=reader, config=config, resumed=resumed)  # fmt: skip
     telemetry = None
     gpu_sampler = None
     mcp_client = None
@@ -197,10 +191,14 @@ def run(config: EvalConfig, log=print) -> RunReport:
         if pricing is not None:
             run_attributes["smoltrace.model.input_cost_per_token"] = pricing[0]
             run_attributes["smoltrace.model.output_cost_per_token"] = pricing[1]
-        run_span = telemetry.tracer.start_span("smoltrace.run", context=Context(),
-                                               attributes=_run_attributes(config, suite, report, max_steps))  # fmt: skip
+        closing_attributes = _run_attributes(config, suite, report, max_steps)
+        if resumed is not None:
+            closing_attributes["smoltrace.run.resumed_executions"] = len(executions)
+        run_span = telemetry.tracer.start_span("smoltrace.run", context=Context(), attributes=closing_attributes)
+        # the first run.started of a run holds its configuration; a resume announces itself with one too
+        announced = {**closing_attributes, RESUME_ATTRIBUTE: resume_record(config, max_steps)}
         telemetry.tracer.start_span("smoltrace.run.started", context=set_span_in_context(run_span),
-                                    attributes=_run_attributes(config, suite, report, max_steps)).end()  # fmt: skip
+                                    attributes=announced).end()  # fmt: skip
         telemetry.flush()  # the run is visible (status 'running') before its first task ends
         heartbeat = Heartbeat(telemetry.tracer, {"smoltrace.run.id": run_id}).start()
 
@@ -234,7 +232,7 @@ def run(config: EvalConfig, log=print) -> RunReport:
             )
         status = "interrupted" if cancelled.is_set() else "completed"
         report.status = status
-        run_span.set_attribute("smoltrace.run.completed_tasks", len(report.outcomes))
+        run_span.set_attribute("smoltrace.run.completed_tasks", report.finished_before + len(report.outcomes))
         run_span.set_attribute("smoltrace.run.status", status)
         if status != "completed":
             run_span.set_status(Status(StatusCode.ERROR, status))
@@ -244,13 +242,13 @@ def run(config: EvalConfig, log=print) -> RunReport:
         report.status, failed = "interrupted", False
         if "run_span" in locals() and run_span.is_recording():
             run_span.set_attribute("smoltrace.run.status", "interrupted")
-            run_span.set_attribute("smoltrace.run.completed_tasks", 0)
+            run_span.set_attribute("smoltrace.run.completed_tasks", report.finished_before)
             run_span.set_status(Status(StatusCode.ERROR, "interrupted"))
             run_span.end()
     except BaseException as exc:
         if "run_span" in locals() and run_span.is_recording():
             run_span.set_attribute("smoltrace.run.status", "failed")
-            run_span.set_attribute("smoltrace.run.completed_tasks", len(report.outcomes))
+            run_span.set_attribute("smoltrace.run.completed_tasks", report.finished_before + len(report.outcomes))
             run_span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
             run_span.end()
         raise
@@ -270,11 +268,72 @@ def run(config: EvalConfig, log=print) -> RunReport:
             collector.stop()  # nothing reads this run's results: no collector, no discovery file left
         elif collector is not None:
             report.reader = _SnapshotAfterStop(collector)
-        elif report.status != "failed":
-            _wait_until_stored(reader, report, log)
+        elif report.status != "failed" and "run_span" in locals():
+            _wait_until_stored(reader, report, _span_id(run_span), log)
     if report.status == "interrupted":
         raise RunInterrupted(report)
     return report
+
+
+def _prepare(config: EvalConfig) -> tuple[ModelSpec, AgentSetup, int]:
+    """Check the model and the agents' settings (before a model is called); the model spec, the agent
+    setup and the step limit."""
+    spec = ModelSpec(config.provider, config.model, api_base=config.api_base, api_key=config.api_key,
+                     hf_token=config.hf_token, model_args=dict(config.model_args),
+                     inference_provider=config.hf_inference_provider)  # fmt: skip
+    if config.quick and spec.provider == "transformers":
+        spec.model_args.setdefault("max_new_tokens", QUICK_MAX_NEW_TOKENS)
+    if config.model_factory is None:
+        check_model(spec)
+    max_steps = config.max_steps  # an explicit value wins over --quick and the prompt config
+    # --prompt-yml, --additional-imports, --enable-tools, --use-case...: checked before anything starts
+    agent_setup = AgentSetup.from_config(config)
+    run_labels(config)
+    if max_steps is None:
+        max_steps = agent_setup.options.max_steps  # the prompt config's, else --quick's, else the default
+    if max_steps is None:
+        max_steps = QUICK_MAX_STEPS if config.quick else DEFAULT_MAX_STEPS
+    return spec, agent_setup, max_steps
+
+
+@dataclass
+class _Store:
+    """Where the run goes and is read back from: the embedded collector started on ``db_path``, or a
+    running collector (``endpoint``, read through ``reader``)."""
+
+    collector: Collector | None
+    db_path: Path | None
+    endpoint: str
+    reader: StoreReader
+    where: str  # "store PATH" or "collector ENDPOINT", for messages
+
+    def close(self) -> None:
+        if self.collector is not None:
+            self.collector.stop()
+
+
+def _open_store(config: EvalConfig, run_id: str, log) -> _Store:
+    db_path = None if config.otlp_endpoint else Path(config.db_path) if config.db_path else default_db_path()
+    endpoint, query_url = config.otlp_endpoint, config.query_url
+    where = f"store {db_path}" if db_path is not None else f"collector {endpoint}"
+    if db_path is not None:  # a collector that holds the store takes the run, as smoltrace-query reads through it
+        endpoint, query_url = _collector_holding(db_path, config.otlp_token, log)
+    if endpoint:
+        http_port = check_collector(endpoint, config.otlp_token)
+        query_url = query_url or _query_url(endpoint, http_port)
+        reader: StoreReader = CollectorReader(query_url, config.otlp_token)
+        view = view_url(query_url)  # the collector's web view, where the run shows live
+        if view:
+            log(f"Watch the run live: {run_page_url(view, run_id)}")
+        return _Store(None, db_path, endpoint, reader, where)
+    if config.resume and not db_path.exists():
+        raise ResumeRefused(f"no run {run_id} in {where}: there is no store at that path (pass --db)")
+    collector = Collector.embedded(db_path=db_path).start()
+    return _Store(collector, db_path, collector.grpc_endpoint, CollectorReader(collector.http_endpoint), where)
+
+
+def _span_id(span) -> str:
+    return format(span.get_span_context().span_id, "016x")
 
 
 class _SnapshotAfterStop(CollectorReader):
@@ -290,17 +349,19 @@ class _SnapshotAfterStop(CollectorReader):
         self.collector.stop()
 
 
-def _wait_until_stored(reader: StoreReader, report: RunReport, log, timeout_s: float = 60.0) -> None:
+def _wait_until_stored(reader: StoreReader, report: RunReport, closing_span_id: str, log,
+                       timeout_s: float = 60.0) -> None:  # fmt: skip
     """A remote store may sit behind a forwarding collector (the OpenTelemetry Collector in the compose
-    stack acknowledges on receipt, not on storage): read results only once the run's closing span and
-    every finished task have landed."""
+    stack acknowledges on receipt, not on storage): read results only once the run's closing span (this
+    runner's: a resumed run has older ones) and every task it finished have landed."""
+    before = report.resumed.task_traces_before if report.resumed else 0
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            rows = reader.query(queries.RUN_PROGRESS, [report.run_id])
+            rows = reader.query(RUN_STORED, [report.run_id, closing_span_id, report.run_id])
         except ReadError:
             rows = []
-        if rows and rows[0]["status"] != "running" and rows[0]["completed_tasks"] >= len(report.outcomes):
+        if rows and rows[0]["closed"] and rows[0]["task_traces"] >= before + len(report.outcomes):
             return
         time.sleep(0.25)
     log(f"Warning: the store has not shown all of run {report.run_id} after {timeout_s:g}s; results may be partial.")

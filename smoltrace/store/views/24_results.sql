@@ -25,8 +25,25 @@
 -- the spans below it); tokens and cost are summed over outermost LLM calls only.
 -- A task's share of the GPU energy is in task_gpu_energy (same trace_id), kept out of this view so
 -- that results never reads the metric tables. Columns are only ever added (other views read these).
+--
+-- One row per execution, not per trace: a task execution is (run_id, agent_type, task_id, repeat_index),
+-- and `smoltrace-eval --resume` runs again, under the same run id, the executions that were interrupted
+-- or failed with a transient error (smoltrace/runner/resume.py). The newest trace of an execution
+-- supersedes the older ones (start_time, then trace_id, decides). The window is partitioned by run_id
+-- first, so a `WHERE run_id = ?` on results is pushed below it into the facts scan (checked with
+-- EXPLAIN in tests/eval/test_resume.py): reading one run still reads that run's rows only.
 CREATE OR REPLACE VIEW results AS
-WITH counted AS (
+WITH latest AS (
+    SELECT *
+    FROM smoltrace_task_facts
+    -- a trace without a run id or a task id (not the runner's) is an execution of its own
+    QUALIFY row_number() OVER (
+        PARTITION BY run_id, agent_type, task_id, repeat_index,
+                     CASE WHEN run_id IS NULL OR task_id IS NULL THEN trace_id END
+        ORDER BY start_time DESC, trace_id DESC
+    ) = 1
+),
+counted AS (
     SELECT
         *,
         len(tools_used) + coalesce(code_runs, 0) AS tool_runs,
@@ -34,7 +51,7 @@ WITH counted AS (
         coalesce(expected_tool_runs, 0)
             + CASE WHEN expected_tool = 'python_interpreter' THEN coalesce(code_runs, 0) ELSE 0 END
             AS expected_runs
-    FROM smoltrace_task_facts
+    FROM latest
 ),
 verdicts AS (
     SELECT
