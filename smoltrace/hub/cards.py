@@ -30,7 +30,12 @@ INTROS = {
     "leaderboard": (
         "One row per run (the `leaderboard` view: SMOLTRACE's leaderboard row, `agent_type` `both` for a run "
         "of both agent types), with the names of the run's results/traces/metrics datasets. Publishing a run "
-        "again replaces its row."
+        "again replaces its row. The last columns say how sure the numbers are (tasks are the unit of sampling; "
+        "rates in percent like `success_rate`): `tasks`, `min_tries`/`max_tries` (tries per task, `--repeats`), "
+        "`success_rate_ci_low`/`_high` (95% interval, `success_rate_ci_method`: `wilson`, or "
+        "`wilson_clustered` with repeats), `success_rate_se`, `pass_at_1`, `pass_at_k` and `pass_hat_k` (lists: "
+        "element k is pass@k, pass^k), and the standard errors `mean_tokens_se`, `mean_duration_ms_se`, "
+        "`mean_cost_usd_se`. Rows published by older versions have them empty."
     ),
 }
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from smoltrace.store import database
+from smoltrace.store import database, facts
 
 FACT_COLUMNS = (
     "run_id",
@@ -156,6 +156,7 @@ class StatsStore:
             f"({', '.join('?' * len(RUN_SPAN_COLUMNS))})",
             spans,
         )
+        facts.derive_runs(self.conn, [run_id])  # run_info reads the run's derived row (as the collector writes it)
 
     def query(self, sql: str, params=None) -> list[dict]:
         result = self.conn.execute(sql, params or [])

@@ -86,6 +86,16 @@ def expected_now() -> dict[str, list[dict]]:
     assert (by_agent["code"]["tool_called_rate"], by_agent["tool"]["correct_tool_rate"]) == (0.0, 66.67)
     by_agent["code"]["tool_called_rate"] = 100.0
     by_agent["tool"]["correct_tool_rate"] = 33.33
+    # columns added since: the statistics (issue 16), each of 3 tasks run once. Code 0/3: Wilson 0 to
+    # z²/(3 + z²); tool 1/3: standard error sqrt(3/2 · (4/9 + 1/9 + 1/9) / 9) = 1/3, Wilson 6.15 to 79.23%.
+    by_agent["code"].update(tasks=3, min_tries=1, max_tries=1, success_rate_se=0.0, success_rate_ci_low=0.0,
+                            success_rate_ci_high=56.15, success_rate_ci_method="wilson", pass_at_1=0.0,
+                            pass_at_k=[0.0], pass_hat_k=[0.0], mean_tokens_se=0.0, mean_duration_ms_se=6.4,
+                            mean_cost_usd_se=0.0)  # fmt: skip
+    by_agent["tool"].update(tasks=3, min_tries=1, max_tries=1, success_rate_se=33.33, success_rate_ci_low=6.15,
+                            success_rate_ci_high=79.23, success_rate_ci_method="wilson", pass_at_1=33.33,
+                            pass_at_k=[33.33], pass_hat_k=[33.33], mean_tokens_se=10.0, mean_duration_ms_se=44.1,
+                            mean_cost_usd_se=5e-06)  # fmt: skip
     return expected
 
 
@@ -105,6 +115,10 @@ EXPECTED_LEADERBOARD_ROW = {
     "final_answer_rate": 50.0, "response_correct_rate": 33.33, "prompt_tokens": 250, "completion_tokens": 500,
     "max_steps_reached": 3, "timeouts": 0, "errors": 0, "interrupted": 0, "gpu_count": None, "gpu_power_max_w": None,
     "total_energy_wh": None,
+    # the statistics (issue 16): 6 tasks (3 per agent type) run once, 1 success; standard error 1/6
+    "tasks": 6, "min_tries": 1, "max_tries": 1, "success_rate_se": 16.67, "success_rate_ci_low": 3.01,
+    "success_rate_ci_high": 56.35, "success_rate_ci_method": "wilson", "pass_at_1": 16.67, "pass_at_k": [16.67],
+    "pass_hat_k": [16.67], "mean_tokens_se": 38.28, "mean_duration_ms_se": 20.0, "mean_cost_usd_se": 1.7e-05,
 }  # fmt: skip
 
 

@@ -113,10 +113,47 @@ SELECT
 FROM labelled AS l
 LEFT JOIN gpu_run_summary AS g USING (run_id);
 
--- leaderboard: SMOLTRACE's leaderboard row, one per run, under SMOLTRACE's verdict (results.success).
+-- leaderboard_statistics(pooled): the statistics columns both leaderboards end with, from the statistics
+-- views' one definition (35_stats.sql: stats_by_run is run_stats, and with pooled true run_stats_overall,
+-- the run's agent types together), in the leaderboard's units: rates are percents rounded to 2 digits
+-- like its success_rate (run_stats has fractions), standard errors rounded like the means they belong
+-- to. Over the tries that were not interrupted (run_stats leaves Ctrl-C'd tries out; total_tests counts
+-- them), under SMOLTRACE's verdict (results.success).
+--   tasks, min_tries, max_tries            tasks (a both-agents run: each agent type's task counts once)
+--                                          and tries per task (max_tries is the run's --repeats)
+--   success_rate_se                        the success rate's task-clustered standard error (points)
+--   success_rate_ci_low / _high / _method  its 95% interval: 'wilson' (one try per task, or one task) or
+--                                          'wilson_clustered' (Wilson over the effective number of tries)
+--   pass_at_1, pass_at_k, pass_hat_k       pass@1, and lists with element k = pass@k, pass^k (k = 1..max_tries)
+--   mean_tokens_se, mean_duration_ms_se,   standard errors of the mean tokens, duration (ms) and cost (USD)
+--   mean_cost_usd_se                       of a try (task-clustered)
+CREATE OR REPLACE MACRO leaderboard_statistics(pooled) AS TABLE
+SELECT
+    run_id,
+    CASE WHEN pooled THEN NULL ELSE agent_type END AS agent_type,
+    tasks,
+    min_tries,
+    max_tries,
+    round(100 * success_rate_se, 2) AS success_rate_se,
+    round(100 * success_rate_ci_low, 2) AS success_rate_ci_low,
+    round(100 * success_rate_ci_high, 2) AS success_rate_ci_high,
+    success_rate_ci_method,
+    round(100 * pass_at_1, 2) AS pass_at_1,
+    list_transform(pass_at_k, lambda x: round(100 * x, 2)) AS pass_at_k,
+    list_transform(pass_hat_k, lambda x: round(100 * x, 2)) AS pass_hat_k,
+    round(mean_tokens_se, 2) AS mean_tokens_se,
+    round(mean_duration_ms_se, 2) AS mean_duration_ms_se,
+    round(mean_cost_usd_se, 6) AS mean_cost_usd_se
+FROM stats_by_run(NULL, pool_agent_types := pooled);
+
+-- leaderboard: SMOLTRACE's leaderboard row, one per run, under SMOLTRACE's verdict (results.success),
+-- then the run's statistics (leaderboard_statistics over run_stats_overall: every agent type together).
 -- The Hub leaderboard and leaderboard_row.json hold these rows.
 CREATE OR REPLACE VIEW leaderboard AS
-SELECT * EXCLUDE (rule) FROM leaderboard_by_rule WHERE rule = 'default';
+SELECT l.* EXCLUDE (rule), s.* EXCLUDE (run_id, agent_type)
+FROM leaderboard_by_rule AS l
+LEFT JOIN leaderboard_statistics(true) AS s USING (run_id)
+WHERE l.rule = 'default';
 
 -- leaderboard_by_agent_type: one row per run and agent type, complete in every output format: the
 -- run's identity (run id, model, provider, dataset, status) travels with the aggregates.
@@ -124,7 +161,9 @@ SELECT * EXCLUDE (rule) FROM leaderboard_by_rule WHERE rule = 'default';
 -- (gpu_run_summary); energy, CO2 and power cost are the sum of this agent type's tasks' shares
 -- (task_gpu_energy), so the rows of a `--agent-type both` run add up instead of each claiming the whole
 -- run. NULL for runs without GPU samples; energy NULL too when no GPU could measure it.
+-- Then the statistics of the run's agent type (leaderboard_statistics over run_stats).
 CREATE OR REPLACE VIEW leaderboard_by_agent_type AS
+WITH by_agent_type AS (
 SELECT
     r.run_id,
     r.model,
@@ -171,4 +210,8 @@ LEFT JOIN run_info AS runs USING (run_id)
 LEFT JOIN gpu_run_summary AS g USING (run_id)
 LEFT JOIN task_gpu_energy AS e ON e.run_id = r.run_id AND e.trace_id = r.trace_id
 GROUP BY r.run_id, r.model, r.agent_type, r.provider, runs.dataset, runs.dataset_revision, runs.status,
-         runs.started_at, runs.smoltrace_version;
+         runs.started_at, runs.smoltrace_version
+)
+SELECT b.*, s.* EXCLUDE (run_id, agent_type)
+FROM by_agent_type AS b
+LEFT JOIN leaderboard_statistics(false) AS s USING (run_id, agent_type);

@@ -102,16 +102,19 @@ CREATE OR REPLACE MACRO pass_hat_k(n, c, k) AS
 
 -- stats_tries(ids): one row per try of the runs in `ids` (comma-separated run ids), or of every run
 -- when ids is NULL, with the values the statistics use. run_group is the run id (ids NULL) or the
--- canonical list of the pooled runs. A NULL verdict counts as a failure; a NULL cost or energy (an
+-- canonical list of the pooled runs. With pool_agent_types := true (the leaderboard's one row per run)
+-- a run's agent types count as one: agent_type is 'all' and each agent type's task is a task of its own
+-- (task_id 'code:t1', 'tool:t1'), so a both-agents run is a suite of twice as many tasks, each with the
+-- run's tries; the statistics stay per task and try (max_tries is still --repeats). A NULL verdict counts as a failure; a NULL cost or energy (an
 -- unknown price, a run without GPU readings) is no value, not zero. A try stopped by Ctrl-C
 -- (stop_reason 'interrupted') is left out: the agent did not fail it, the user stopped it (the
 -- leaderboard still counts it in total_tests). Timeouts and errors are failures of the try.
-CREATE OR REPLACE MACRO stats_tries(ids) AS TABLE
+CREATE OR REPLACE MACRO stats_tries(ids, pool_agent_types := false) AS TABLE
 SELECT
     CASE WHEN ids IS NULL THEN r.run_id ELSE run_group_label(ids) END AS run_group,
     r.run_id,
-    r.agent_type,
-    r.task_id,
+    CASE WHEN pool_agent_types THEN 'all' ELSE r.agent_type END AS agent_type,
+    CASE WHEN pool_agent_types THEN concat(r.agent_type, ':', r.task_id) ELSE r.task_id END AS task_id,
     r.trace_id,
     md5(json_array(r.prompt, r.expected_tool, r.expected_tool_calls, r.expected_keywords, r.expected_answer)::VARCHAR)
         AS task_definition,
@@ -132,7 +135,7 @@ WHERE (ids IS NULL OR list_contains(run_id_list(ids), r.run_id))
 
 -- stats_task_values(ids): per run group, agent type, task and metric (success, tokens, duration_ms,
 -- cost_usd, energy_wh): the tries that have a value, their sum, mean and sample variance.
-CREATE OR REPLACE MACRO stats_task_values(ids) AS TABLE
+CREATE OR REPLACE MACRO stats_task_values(ids, pool_agent_types := false) AS TABLE
 SELECT run_group, agent_type, task_id, metric,
        count(*) AS tries,
        sum(value) AS total,
@@ -140,18 +143,22 @@ SELECT run_group, agent_type, task_id, metric,
        var_samp(value) AS within_var
 FROM (
     UNPIVOT (SELECT run_group, agent_type, task_id, success, tokens, duration_ms, cost_usd, energy_wh
-             FROM stats_tries(ids))
+             FROM stats_tries(ids, pool_agent_types := pool_agent_types))
     ON success, tokens, duration_ms, cost_usd, energy_wh INTO NAME metric VALUE value
 )
 GROUP BY run_group, agent_type, task_id, metric;
 
 -- stats_run_values(ids): per run group, agent type and metric: the mean over tries ΣY/M and its
--- task-clustered variance (clustered_mean_var).
-CREATE OR REPLACE MACRO stats_run_values(ids) AS TABLE
+-- task-clustered variance (clustered_mean_var). The run means are joined back to the tasks (a hash join:
+-- over a whole store, a window partitioned by run took half as long again).
+CREATE OR REPLACE MACRO stats_run_values(ids, pool_agent_types := false) AS TABLE
 WITH tasks AS (
-    SELECT *, sum(total) OVER run_metric / sum(tries) OVER run_metric AS run_mean
-    FROM stats_task_values(ids)
-    WINDOW run_metric AS (PARTITION BY run_group, agent_type, metric)
+    SELECT * FROM stats_task_values(ids, pool_agent_types := pool_agent_types)
+),
+run_means AS (
+    SELECT run_group, agent_type, metric, sum(total) / sum(tries) AS run_mean
+    FROM tasks
+    GROUP BY run_group, agent_type, metric
 )
 SELECT run_group, agent_type, metric,
        count(*) AS tasks,
@@ -160,12 +167,13 @@ SELECT run_group, agent_type, metric,
        clustered_mean_var(count(*), sum((total - run_mean * tries) ^ 2), sum(tries), any_value(within_var))
            AS mean_var
 FROM tasks
+JOIN run_means USING (run_group, agent_type, metric)
 GROUP BY run_group, agent_type, metric;
 
 -- stats_by_task(ids): one row per run group, agent type and task: tries, successes and the mean of each
 -- value over the task's tries; task_definitions counts the distinct definitions (prompt, expected tool,
 -- keywords, answer) the task had among its tries (more than 1: the task changed between pooled runs).
-CREATE OR REPLACE MACRO stats_by_task(ids) AS TABLE
+CREATE OR REPLACE MACRO stats_by_task(ids, pool_agent_types := false) AS TABLE
 SELECT run_group, agent_type, task_id,
        count(*) AS tries,
        sum(success)::BIGINT AS successes,
@@ -176,7 +184,7 @@ SELECT run_group, agent_type, task_id,
        avg(energy_wh) AS mean_energy_wh,
        min(task_definition) AS task_definition,
        count(DISTINCT task_definition) AS task_definitions
-FROM stats_tries(ids)
+FROM stats_tries(ids, pool_agent_types := pool_agent_types)
 GROUP BY run_group, agent_type, task_id;
 
 -- stats_pass_at_k(ids): per run group, agent type and k = 1..the most tries any task had: pass@k and
@@ -190,11 +198,12 @@ SELECT run_group, agent_type, k,
 FROM (SELECT *, unnest(range(1, tries + 1)) AS k FROM stats_by_task(ids))
 GROUP BY run_group, agent_type, k;
 
--- stats_by_run(ids): per run group and agent type, every figure of the run_stats view (described there).
+-- stats_by_run(ids): per run group and agent type, every figure of the run_stats view (described there);
+-- per run group alone with pool_agent_types := true (run_stats_overall).
 -- by_task is read three times and computed once (DuckDB materializes a CTE used more than once).
-CREATE OR REPLACE MACRO stats_by_run(ids) AS TABLE
+CREATE OR REPLACE MACRO stats_by_run(ids, pool_agent_types := false) AS TABLE
 WITH by_task AS (
-    SELECT * FROM stats_by_task(ids)
+    SELECT * FROM stats_by_task(ids, pool_agent_types := pool_agent_types)
 ),
 task_counts AS (
     SELECT run_group, agent_type,
@@ -219,7 +228,7 @@ metric_values AS (
            sqrt(max(mean_var) FILTER (WHERE metric = 'cost_usd')) AS mean_cost_usd_se,
            max(mean) FILTER (WHERE metric = 'energy_wh') AS mean_energy_wh,
            sqrt(max(mean_var) FILTER (WHERE metric = 'energy_wh')) AS mean_energy_wh_se
-    FROM stats_run_values(ids)
+    FROM stats_run_values(ids, pool_agent_types := pool_agent_types)
     GROUP BY run_group, agent_type
 ),
 pass_lists AS (  -- stats_pass_at_k's rows as lists (the same averages, over by_task)
@@ -313,6 +322,12 @@ FROM stats_by_task(NULL);
 --   run_status                           run_info's status: 'running' means the numbers are provisional
 CREATE OR REPLACE VIEW run_stats AS
 SELECT * FROM stats_by_run(NULL);
+
+-- run_stats_overall: one row per run, its agent types together (stats_tries' pool_agent_types): the same
+-- columns as run_stats but agent_type. For a run of one agent type it is that agent type's run_stats
+-- row. The leaderboard (one row per run) shows these figures.
+CREATE OR REPLACE VIEW run_stats_overall AS
+SELECT * EXCLUDE (agent_type) FROM stats_by_run(NULL, pool_agent_types := true);
 
 -- run_pass_at_k: one row per run, agent type and k = 1..max tries: pass@k and pass^k over the `tasks`
 -- that have at least k tries.
