@@ -393,3 +393,59 @@ def test_results_holds_the_newest_trace_of_each_execution_and_reads_one_run_only
     # the run filter is pushed below the window into the scan: reading one run reads its rows only
     plan = conn.execute("EXPLAIN SELECT * FROM results WHERE run_id = 'r1'").fetchall()[0][1]
     assert plan.index("Filters: run_id = 'r1'") > plan.index("Window")
+
+
+def test_a_run_with_nothing_left_that_did_not_complete_is_closed_as_completed(evaluation, monkeypatch):
+    """Every execution finished, but the run was not closed as completed (here: Ctrl-C right after the
+    last task): the resume runs nothing and records the run as completed."""
+    run_all = run_module._run_executions
+
+    def then_ctrl_c(executions, start, finished, cancelled, window):
+        run_all(executions, start, finished, cancelled, window)
+        cancelled.set()
+
+    monkeypatch.setattr(run_module, "_run_executions", then_ctrl_c)
+    with pytest.raises(run_module.RunInterrupted) as stopped:
+        evaluation.run([WEATHER_TASK], ScriptedModel(default=call("final_answer", answer="x")))
+    run_module.close_reader(stopped.value.report)
+    run_id = stopped.value.report.run_id
+    assert evaluation.query("SELECT status FROM runs") == [{"status": "interrupted"}]
+    monkeypatch.setattr(run_module, "_run_executions", run_all)
+
+    logged = []
+    report = run_module.run(run_module.EvalConfig(model="", resume=run_id, db_path=evaluation.db_path, quiet=True,
+                                                  model_factory=lambda: None), log=logged.append)  # fmt: skip
+    run_module.close_reader(report)
+    assert logged == [
+        f"Resuming run {run_id}: 1 of 1 task executions finished; nothing left to run: the run (interrupted) is "
+        f"recorded as completed"
+    ]
+    assert (report.status, report.outcomes) == ("completed", [])
+    assert evaluation.query("SELECT status, planned_tasks, completed_tasks FROM runs") == [
+        {"status": "completed", "planned_tasks": 1, "completed_tasks": 1}
+    ]
+
+
+def test_a_run_on_a_running_collector_is_resumed_through_it(tmp_path):
+    import litellm
+
+    from tests.eval.conftest import Evaluation
+
+    limited = ScriptedModel(fail_with=litellm.APIConnectionError(message="reset", llm_provider="openai",
+                                                                 model="gpt-4o-mini"))  # fmt: skip
+    with Collector.embedded(db_path=tmp_path / "service.duckdb", token="tok") as service:
+        where = {"otlp_endpoint": service.grpc_endpoint, "otlp_token": "tok", "query_url": service.http_endpoint}
+        *_, run_id = Evaluation(tmp_path).run([WEATHER_TASK], limited, **where)
+        answering = ScriptedModel(default=call("final_answer", answer="18°C, Clear"))
+        logged = []
+        report = run_module.run(run_module.EvalConfig(model="", resume=run_id, quiet=True, **where,
+                                                      model_factory=lambda: answering), log=logged.append)  # fmt: skip
+        assert logged[-1] == (
+            f"Resuming run {run_id}: 0 of 1 task executions finished; running 1 (0 never finished, 0 interrupted, "
+            f"1 failed with a transient error)"
+        )
+        rows = report.reader.query("SELECT stop_reason, response FROM results WHERE run_id = ?", [run_id])
+        assert rows == [{"stop_reason": "final_answer", "response": "18°C, Clear"}]
+        (run,) = report.reader.query("SELECT status, completed_tasks FROM runs WHERE run_id = ?", [run_id])
+        assert run == {"status": "completed", "completed_tasks": 1}
+    assert not (tmp_path / "store.duckdb").exists()  # nothing went to a local store
