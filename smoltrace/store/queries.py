@@ -1,7 +1,6 @@
 """Named queries over the views, shared by the runner's outputs, the publisher and the tests."""
 
 RUN = "SELECT * FROM runs WHERE run_id = ?"
-RUN_PROGRESS = "SELECT status, completed_tasks FROM runs WHERE run_id = ?"
 RESULTS_FOR_RUN = "SELECT * FROM results WHERE run_id = ? ORDER BY agent_type, task_id"
 LEADERBOARD_FOR_RUN = "SELECT * FROM leaderboard WHERE run_id = ? ORDER BY agent_type"
 #: The spans of a run's traces, one trace per task execution (results: a resumed execution's newest).
