@@ -73,7 +73,7 @@ def grouped(value: float) -> str:
     return f"{int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)):,}"
 
 
-NUMERIC = {"int", "num", "pct", "ms", "usd", "wh", "g", "mib", "watts", "celsius"}
+NUMERIC = {"int", "num", "pct", "p", "ms", "usd", "wh", "g", "mib", "watts", "celsius"}
 
 
 def fmt(kind: str, value) -> str:
@@ -89,6 +89,8 @@ def fmt(kind: str, value) -> str:
         return to_fixed(value, 2)
     if kind == "pct":
         return to_fixed(value, 2) + "%"
+    if kind == "p":
+        return "< 0.001" if value < 0.001 else to_fixed(value, 3)
     if kind == "ms":
         return to_fixed(value, 1) + " ms" if abs(value) < 1000 else to_fixed(value / 1000, 2) + " s"
     if kind == "usd":

@@ -19,6 +19,7 @@ ALLOWED_RELATIONS = {
     "runs", "run_info", "leaderboard_by_agent_type", "results", "steps", "llm_calls", "tool_calls", "gpu_metrics",
     "task_gpu_energy",
     "otel_traces",
+    "latest_runs", "compare_runs", "compare_metrics",  # table macros over those views
 }  # fmt: skip
 
 
@@ -101,12 +102,14 @@ def test_every_named_query_reads_only_the_allowed_views_and_binds_its_values(bro
 
 
 def _relations(node, tables=None, ctes=None) -> tuple[set, set]:
-    """Names of the tables a parse tree reads, and of the CTEs it defines."""
+    """Names of the tables (and table macros) a parse tree reads, and of the CTEs it defines."""
     tables = set() if tables is None else tables
     ctes = set() if ctes is None else ctes
     if isinstance(node, dict):
         if node.get("type") == "BASE_TABLE":
             tables.add(node["table_name"])
+        if node.get("type") == "TABLE_FUNCTION":
+            tables.add(node["function"]["function_name"])
         for entry in (node.get("cte_map") or {}).get("map", []):
             ctes.add(entry["key"])
         for value in node.values():

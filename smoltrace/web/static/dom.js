@@ -54,6 +54,7 @@ export const FORMATS = {
   int: (v) => INTEGER.format(v),
   num: (v) => v.toFixed(2),
   pct: (v) => `${v.toFixed(2)}%`,
+  p: (v) => (v < 0.001 ? "< 0.001" : v.toFixed(3)), // a p-value
   ms: (v) => (Math.abs(v) < 1000 ? `${v.toFixed(1)} ms` : `${(v / 1000).toFixed(2)} s`),
   usd: (v) => (Math.abs(v) >= 1 ? `$${v.toFixed(2)}` : `$${v.toFixed(6)}`),
   wh: (v) => (Math.abs(v) >= 1 ? `${v.toFixed(3)} Wh` : `${(v * 1000).toFixed(3)} mWh`),
@@ -67,7 +68,7 @@ export const FORMATS = {
   progress: ([done, planned]) => `${done} / ${planned ?? "?"}`,
 };
 
-const NUMERIC = new Set(["int", "num", "pct", "ms", "usd", "wh", "g", "mib", "watts", "celsius"]);
+const NUMERIC = new Set(["int", "num", "pct", "p", "ms", "usd", "wh", "g", "mib", "watts", "celsius"]);
 
 /** The text shown for a value of a kind: "—" for no value, a non-number (e.g. "NaN") as itself. */
 export function format(kind, value) {

@@ -2,7 +2,8 @@
 // `params` object ($name placeholders): no SQL is ever built from user input or from the URL.
 //
 // Relations read: the views runs (and its macro latest_runs, and run_info), leaderboard_by_agent_type, results, steps, llm_calls, tool_calls, gpu_metrics and
-// task_gpu_energy, and the raw otel_traces table (one task's spans, by "TraceId"). Each number shown
+// task_gpu_energy, the macros compare_runs and compare_metrics (the Compare page's statistics), and the raw
+// otel_traces table (one task's spans, by "TraceId"). Each number shown
 // is a column of one of them, or an aggregate written out below in SQL: a run's success rate
 // (successful_tasks / completed_tasks of `runs`, rounded as the leaderboard rounds it), its totals
 // over agent types (sums of its leaderboard rows), and each GPU's averages and maxima over its samples.
@@ -159,6 +160,29 @@ ORDER BY task_uid, start_time`,
 
   compare_totals: {
     sql: `SELECT ${LEADERBOARD_COLUMNS} FROM leaderboard_by_agent_type WHERE run_id IN ($a, $b) ORDER BY agent_type, run_id`,
+  },
+
+  // Compare: the comparison statistics (store/views/36_stats_compare.sql), per agent type: whether the runs
+  // can be compared and why not (notes), whether one is still running, the paired tasks, the success-rate
+  // difference with its 95% interval, the paired test and its p-value.
+  compare_summary: {
+    sql: `
+SELECT agent_type, comparable, in_progress, notes, a_status, b_status, paired_tasks, only_in_a, only_in_b,
+       changed_tasks, tasks_up, tasks_down, tasks_same, a_min_tries, a_max_tries, b_min_tries, b_max_tries,
+       a_success_rate, b_success_rate, success_rate_diff, success_rate_diff_ci_low, success_rate_diff_ci_high,
+       test, p_value
+FROM compare_runs($a, $b)
+ORDER BY agent_type`,
+  },
+
+  // Compare: per agent type and metric (success, tokens, duration_ms, cost_usd, energy_wh), each side's mean
+  // over the paired tasks, B − A with its 95% interval, the tasks up and down, the test and its p-value.
+  compare_metrics: {
+    sql: `
+SELECT agent_type, metric, tasks, a_value, b_value, difference, difference_se, ci_low, ci_high, tasks_up,
+       tasks_down, test, p_value
+FROM compare_metrics($a, $b)
+ORDER BY agent_type, metric`,
   },
 
   // GPU page: the run's samples per GPU, and its tasks as time bands.

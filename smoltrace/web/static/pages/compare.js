@@ -1,7 +1,9 @@
 // Compare: two runs task by task. A task is matched on its uid (agent type and task id); it "flips"
 // when it succeeded in one run and failed in the other. Flips come from `results`; the totals are the
-// two runs' `leaderboard_by_agent_type` rows. Each part of the page is one entry of SECTIONS, so that a later view
-// (success-rate confidence intervals, a run comparison view) is one more entry, with its own query.
+// two runs' `leaderboard_by_agent_type` rows; the statistics (the success-rate difference with its 95%
+// interval, the paired test, the same for tokens, duration, cost and energy, and why the runs may not
+// be comparable) are the rows of the `compare_runs` and `compare_metrics` macros, shown as they are.
+// Each part of the page is one entry of SECTIONS, with its own query.
 
 import { query, queryAll } from "../api.js";
 import { format, h, message, pageHref, section } from "../dom.js";
@@ -51,8 +53,23 @@ function changeOf({ a, b }) {
   return b.success ? "fixed" : "broken";
 }
 
+/** compare_metrics' metrics, in the page's order; success is a fraction in the view, shown in percent. */
+export const STAT_METRICS = [
+  { name: "success", label: "Success rate", kind: "pct", scale: 100 },
+  { name: "tokens", label: "Tokens", kind: "num" },
+  { name: "duration_ms", label: "Duration", kind: "ms" },
+  { name: "cost_usd", label: "Cost", kind: "usd" },
+  { name: "energy_wh", label: "GPU energy", kind: "wh" },
+];
+
+export const TESTS = {
+  mcnemar_exact: "McNemar's exact test",
+  sign_test_exact: "exact sign test",
+};
+
 const SECTIONS = [
   { title: "Totals", render: totalsSection },
+  { title: "Statistics", render: statisticsSection },
   { title: "Changes", render: changesSection },
   { title: "Tasks", render: tasksSection },
 ];
@@ -72,9 +89,15 @@ export async function render(ctx) {
     ctx.main.append(message("Pick two different runs."));
     return;
   }
-  const data = await queryAll({ tasks: ["compare_tasks", { a, b }], totals: ["compare_totals", { a, b }] });
+  const data = await queryAll({
+    tasks: ["compare_tasks", { a, b }],
+    totals: ["compare_totals", { a, b }],
+    summary: ["compare_summary", { a, b }],
+    metrics: ["compare_metrics", { a, b }],
+  });
   if (!ctx.alive()) return;
-  const view = { ctx, a, b, pairs: pairTasks(data.tasks, a, b), totals: data.totals };
+  const view = { ctx, a, b, pairs: pairTasks(data.tasks, a, b), totals: data.totals, summary: data.summary,
+    metrics: data.metrics };
   for (const part of SECTIONS) ctx.main.append(section(part.title, part.render(view)));
 }
 
@@ -143,6 +166,92 @@ export function formatDelta(kind, delta) {
 function deltaCell(metric, delta, agent) {
   const { text, direction } = formatDelta(metric.kind, delta);
   return h("td", { class: `num delta ${direction}`.trim(), dataset: { col: metric.name, run: "delta", agent }, text });
+}
+
+/** A value of a statistic: its exact value in data-value, its text in the metric's format (scaled). */
+function statCell(tag, metric, col, value, { signed = false, agent = null } = {}) {
+  const scaled = typeof value === "number" ? value * (metric.scale ?? 1) : value;
+  const text = signed && typeof scaled === "number" ? formatDelta(metric.kind, scaled).text : format(metric.kind, scaled);
+  const cell = h(tag, { class: "num", dataset: { col, value: JSON.stringify(value ?? null) }, text });
+  if (agent) cell.dataset.agent = agent;
+  return cell;
+}
+
+function tries(min, max) {
+  if (min === null || min === undefined) return "—";
+  return min === max ? String(min) : `${min}–${max}`;
+}
+
+/** Per agent type: can the runs be compared (else why not), is one still running, and the success-rate
+ * difference with its 95% interval and test (compare_runs); then every metric's (compare_metrics). */
+export function statisticsSection({ summary, metrics }) {
+  const parts = [];
+  const success = STAT_METRICS[0];
+  const p = { kind: "p" };
+  for (const row of summary) {
+    const agent = row.agent_type;
+    parts.push(h("h3", { text: `${agent} agents` }));
+    if (row.in_progress) {
+      parts.push(h("p", { class: "warning in-progress", dataset: { agent },
+        text: "In progress: a run is still running, so every number here is provisional." }));
+    }
+    if (!row.comparable) {
+      parts.push(h("p", { class: "warning not-comparable", dataset: { agent }, text: `Not comparable: ${row.notes}` }));
+    } else if (row.notes) {
+      parts.push(h("p", { class: "note", dataset: { agent }, text: row.notes }));
+    }
+    const list = h("dl", { class: "facts", id: `compare-summary-${agent}` });
+    const item = (label, dd) => list.append(h("dt", { text: label }), dd);
+    const text = (col, value, shown) => h("dd", { dataset: { col, value: JSON.stringify(value ?? null) }, text: shown });
+    item("Paired tasks", text("paired_tasks", row.paired_tasks, `${row.paired_tasks} (B better on ${row.tasks_up}, `
+      + `worse on ${row.tasks_down}, same on ${row.tasks_same})`));
+    item("Tries per task", text("tries", [row.a_min_tries, row.a_max_tries, row.b_min_tries, row.b_max_tries],
+      `A ${tries(row.a_min_tries, row.a_max_tries)}, B ${tries(row.b_min_tries, row.b_max_tries)}`));
+    item("Success rate A", statCell("dd", success, "a_success_rate", row.a_success_rate));
+    item("Success rate B", statCell("dd", success, "b_success_rate", row.b_success_rate));
+    item("B − A", statCell("dd", success, "success_rate_diff", row.success_rate_diff, { signed: true }));
+    item("95% CI, low", statCell("dd", success, "success_rate_diff_ci_low", row.success_rate_diff_ci_low));
+    item("95% CI, high", statCell("dd", success, "success_rate_diff_ci_high", row.success_rate_diff_ci_high));
+    item("Test", text("test", row.test, TESTS[row.test] ?? row.test ?? "—"));
+    item("p-value", statCell("dd", p, "p_value", row.p_value));
+    parts.push(list);
+  }
+  if (!summary.length) parts.push(message("Neither run has task results to compare."));
+  parts.push(h("p", { class: "legend", text: "Per metric, over the tasks both runs ran (paired): each side's mean "
+    + "over tasks of the task's mean over its tries, B − A with its 95% interval (paired standard error, "
+    + "normal approximation), the tasks where B is higher or lower, and the exact sign test on those "
+    + "(McNemar's exact test for success with one try per task)." }));
+  parts.push(h("div", { class: "scroll" }, metricsTable(metrics)));
+  return parts;
+}
+
+function metricsTable(metrics) {
+  const table = h("table", { id: "compare-stats", class: "data" });
+  const numeric = new Set(["Tasks", "A", "B", "B − A", "95% CI low", "95% CI high", "B higher", "B lower", "p-value"]);
+  const head = h("tr", {}, ["Agent", "Metric", "Tasks", "A", "B", "B − A", "95% CI low", "95% CI high",
+    "B higher", "B lower", "Test", "p-value"].map((label) => h("th", { scope: "col", class: numeric.has(label) ? "num" : null, text: label })));
+  const body = h("tbody");
+  const order = (row) => STAT_METRICS.findIndex((m) => m.name === row.metric);
+  const rows = [...metrics].sort((x, y) => (x.agent_type < y.agent_type ? -1 : x.agent_type > y.agent_type ? 1 : order(x) - order(y)));
+  for (const row of rows) {
+    const metric = STAT_METRICS.find((m) => m.name === row.metric) ?? { name: row.metric, label: row.metric, kind: "num" };
+    const tr = h("tr", { dataset: { key: `${row.agent_type}|${row.metric}` } },
+      h("td", { class: "text", dataset: { col: "agent_type", value: JSON.stringify(row.agent_type) }, text: row.agent_type }),
+      h("th", { scope: "row", text: metric.label }),
+      h("td", { class: "num", dataset: { col: "tasks", value: JSON.stringify(row.tasks) }, text: format("int", row.tasks) }),
+      statCell("td", metric, "a_value", row.a_value),
+      statCell("td", metric, "b_value", row.b_value),
+      statCell("td", metric, "difference", row.difference, { signed: true }),
+      statCell("td", metric, "ci_low", row.ci_low),
+      statCell("td", metric, "ci_high", row.ci_high),
+      h("td", { class: "num", dataset: { col: "tasks_up", value: JSON.stringify(row.tasks_up) }, text: format("int", row.tasks_up) }),
+      h("td", { class: "num", dataset: { col: "tasks_down", value: JSON.stringify(row.tasks_down) }, text: format("int", row.tasks_down) }),
+      h("td", { class: "text", dataset: { col: "test", value: JSON.stringify(row.test) }, text: TESTS[row.test] ?? row.test }),
+      statCell("td", { kind: "p" }, "p_value", row.p_value));
+    body.append(tr);
+  }
+  table.append(h("thead", {}, head), body);
+  return table;
 }
 
 function changesSection({ pairs }) {
