@@ -1,7 +1,7 @@
 """``smoltrace-compare``: two runs (or two groups of runs) side by side, paired by task.
 
-Every number comes from the store's compare views (store/views/50_stats_compare.sql: ``compare_runs``,
-``compare_metrics``, ``compare_tasks``) and statistics views (50_stats.sql: ``run_group_stats``);
+Every number comes from the store's compare views (store/views/36_stats_compare.sql: ``compare_runs``,
+``compare_metrics``, ``compare_tasks``) and statistics views (35_stats.sql: ``run_group_stats``);
 this module only asks for them and lays them out. The web view and Grafana query the same views.
 """
 

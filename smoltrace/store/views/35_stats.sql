@@ -1,7 +1,8 @@
 -- Statistics over task executions: successes out of tries per task; per run and agent type a success
 -- rate with its 95% confidence interval, pass@1, pass@k, pass^k and the standard errors of the mean
 -- tokens, duration and cost. Everything reads `results` (and `task_gpu_energy`, `run_info`), so a
--- changed verdict rule changes these numbers too. Consumers (smoltrace-eval's summary, its JSON files,
+-- changed verdict rule changes these numbers too. Consumers (the leaderboards of 40_leaderboard.sql, which
+-- is why this file's number is below theirs; smoltrace-eval's summary, its JSON files, the Hub rows,
 -- smoltrace-compare, the web view, Grafana) read these views; nothing is recomputed in Python.
 --
 -- A *try* is one task execution (one trace). A task has several tries when the run used --repeats N
