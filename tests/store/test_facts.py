@@ -396,3 +396,50 @@ def test_a_run_whose_runner_stopped_sending_is_abandoned(tmp_path):
         with collector.writer.cursor() as cursor:
             rows = cursor.execute("SELECT run_id, status FROM runs ORDER BY run_id").fetchall()
     assert rows == [("alive", "running"), ("dead", "abandoned"), ("done", "completed")]
+
+
+def test_a_resumed_run_is_running_until_its_last_part_closes(tmp_path):
+    """A run resumed with smoltrace-eval --resume has parts, each with its run.started and closing span:
+    while a part started after the last closing span runs, the run is 'running' (then 'abandoned' if its
+    heartbeats stop), not the status the previous part closed with; once it closes, the run has the last
+    part's status, its first part's start and the sum of the parts' durations."""
+    now = time.time_ns()
+    minute = 60 * 1_000_000_000
+    rng = random.Random(6)
+
+    def run_span(name, run_id, at, duration=1_000_000, status=None):
+        attributes = {"smoltrace.run.id": run_id, **({"smoltrace.run.status": status} if status else {})}
+        return Span(rng.randbytes(16), rng.randbytes(8), b"", name, at, duration, attributes)
+
+    first_part = [
+        run_span("smoltrace.run.started", run_id, now - 60 * minute) for run_id in ("resuming", "gave-up", "resumed")
+    ] + [
+        run_span("smoltrace.run", run_id, now - 60 * minute, 20 * minute, status="interrupted")
+        for run_id in ("resuming", "gave-up", "resumed")
+    ]
+    second_part = [
+        run_span("smoltrace.run.started", "resuming", now - 2 * minute),
+        run_span("smoltrace.run.heartbeat", "resuming", now - minute // 6),
+        run_span("smoltrace.run.started", "gave-up", now - 10 * minute),
+        run_span("smoltrace.run.heartbeat", "gave-up", now - 9 * minute),
+        run_span("smoltrace.run.started", "resumed", now - 10 * minute),
+        run_span("smoltrace.run", "resumed", now - 10 * minute, 5 * minute, status="completed"),
+    ]
+    query = "SELECT run_id, status, started_at, duration_ms FROM runs ORDER BY run_id"
+    with Collector.embedded(db_path=tmp_path / "s.duckdb") as collector:
+        client = RawOTLPClient(collector.grpc_endpoint)
+        client.export(to_request(first_part))
+        with collector.writer.cursor() as cursor:
+            before = cursor.execute("SELECT run_id, status, duration_ms FROM runs ORDER BY run_id").fetchall()
+        client.export(to_request(second_part))
+        client.close()
+        with collector.writer.cursor() as cursor:
+            after = cursor.execute(query).fetchall()
+    assert before == [(run_id, "interrupted", 20 * 60_000.0) for run_id in ("gave-up", "resumed", "resuming")]
+    started = after[0][2]
+    assert [(run_id, status, duration) for run_id, status, _, duration in after] == [
+        ("gave-up", "abandoned", None),
+        ("resumed", "completed", 25 * 60_000.0),
+        ("resuming", "running", None),
+    ]
+    assert {row[2] for row in after} == {started}  # each run started with its first part
