@@ -166,7 +166,7 @@ def fetch_agent_type_rows(reader: StoreReader, run_id: str) -> list[dict]:
 fetch_leaderboard_rows = fetch_agent_type_rows
 
 
-#: The statistics views (store/views/50_stats.sql): the run's success-rate interval, pass@k, pass^k and
+#: The statistics views (store/views/35_stats.sql): the run's success-rate interval, pass@k, pass^k and
 #: standard errors, one row per agent type.
 RUN_STATS_FOR_RUN = "SELECT * EXCLUDE (run_id) FROM run_stats WHERE run_id = ? ORDER BY agent_type"
 

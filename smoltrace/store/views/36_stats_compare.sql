@@ -55,8 +55,8 @@ SELECT
     tb.mean_energy_wh AS b_mean_energy_wh,
     coalesce(ta.task_definitions > 1 OR tb.task_definitions > 1 OR ta.task_definition <> tb.task_definition, false)
         AS definition_changed
-FROM stats_by_task(coalesce(a, '')) AS ta
-FULL OUTER JOIN stats_by_task(coalesce(b, '')) AS tb
+FROM stats_by_task(coalesce(a, ''), with_definitions := true) AS ta
+FULL OUTER JOIN stats_by_task(coalesce(b, ''), with_definitions := true) AS tb
     ON ta.agent_type = tb.agent_type AND ta.task_id = tb.task_id
 ORDER BY agent_type, task_id;
 
