@@ -55,6 +55,9 @@ DROPPED_KEYS = frozenset({
     "process.command", "process.command_line", "process.command_args", "process.working_directory",
     "process.user.name", "process.user.id", "process.real_user.name", "process.real_user.id",
     "user.id", "user.name", "user.full_name", "user.email", "enduser.id",
+    # the run's configuration as smoltrace-eval --resume re-creates it: absolute paths of this machine's
+    # task file and working folder, inside one JSON string that rule 3 would not rewrite; local use only
+    "smoltrace.run.resume",
 })  # fmt: skip
 
 #: Account and host names that identify nobody; replacing them would mangle ordinary words

@@ -91,6 +91,7 @@ def test_rows_drop_machine_keys_redact_credential_keys_and_walk_nested_values(po
         "attributes": {
             "host.name": "quinn-laptop",
             "process.command_args": ["python", f"{HOME}/proj/run.py"],
+            "smoltrace.run.resume": json.dumps({"dataset_name": f"{HOME}/proj/tasks.jsonl"}),
             "api_key": "whatever",
             "llm.token_count.prompt": 12,
             "llm.model_name": f"{HOME}/.cache/smoltrace/models/SmolLM2-135M-Instruct",
@@ -115,7 +116,8 @@ def test_rows_drop_machine_keys_redact_credential_keys_and_walk_nested_values(po
     }
     assert policy.row({"submitted_by": "quinn", "note": "quinn"}, keep=["submitted_by"]) == {
         "submitted_by": "quinn", "note": "<user>"}  # fmt: skip
-    assert {"host.name", "process.owner", "process.executable.path", "process.command_args"} <= DROPPED_KEYS
+    assert {"host.name", "process.owner", "process.executable.path", "process.command_args",
+            "smoltrace.run.resume"} <= DROPPED_KEYS  # fmt: skip
 
 
 def test_describe_says_what_the_policy_does_on_this_machine(policy):
