@@ -369,17 +369,22 @@ def test_latest_runs_are_the_runs_view_newest_first(tmp_path):
         assert len(conn.execute("SELECT * FROM latest_runs(10)").fetchall()) == 6
 
 
+def run_span_maker(rng: random.Random):
+    """run_span(name, run_id, at, duration, status): a run-level span of the runner, a trace of its own."""
+
+    def run_span(name, run_id, at, duration=1_000_000, status=None):
+        attributes = {"smoltrace.run.id": run_id, **({"smoltrace.run.status": status} if status else {})}
+        return Span(rng.randbytes(16), rng.randbytes(8), b"", name, at, duration, attributes)
+
+    return run_span
+
+
 def test_a_run_whose_runner_stopped_sending_is_abandoned(tmp_path):
     """'running' while its heartbeat is recent, 'abandoned' after 3 minutes of silence, and a closing
     smoltrace.run span's status whatever its heartbeats."""
     now = time.time_ns()
     minute = 60 * 1_000_000_000
-    rng = random.Random(5)
-
-    def run_span(name, run_id, at, status=None):
-        attributes = {"smoltrace.run.id": run_id, **({"smoltrace.run.status": status} if status else {})}
-        return Span(rng.randbytes(16), rng.randbytes(8), b"", name, at, 1_000_000, attributes)
-
+    run_span = run_span_maker(random.Random(5))
     spans = [
         run_span("smoltrace.run.started", "alive", now - 10 * minute),
         run_span("smoltrace.run.heartbeat", "alive", now - minute // 6),
@@ -405,12 +410,7 @@ def test_a_resumed_run_is_running_until_its_last_part_closes(tmp_path):
     part's status, its first part's start and the sum of the parts' durations."""
     now = time.time_ns()
     minute = 60 * 1_000_000_000
-    rng = random.Random(6)
-
-    def run_span(name, run_id, at, duration=1_000_000, status=None):
-        attributes = {"smoltrace.run.id": run_id, **({"smoltrace.run.status": status} if status else {})}
-        return Span(rng.randbytes(16), rng.randbytes(8), b"", name, at, duration, attributes)
-
+    run_span = run_span_maker(random.Random(6))
     first_part = [
         run_span("smoltrace.run.started", run_id, now - 60 * minute) for run_id in ("resuming", "gave-up", "resumed")
     ] + [
