@@ -289,15 +289,17 @@ def test_compare_page_counts_flips_and_shows_both_runs_totals(page, web_store):
     )
     assert dict(counts) == {"fixed": 1, "broken": 1, "same_success": 1, "same_failure": 1, "only_a": 0, "only_b": 0}
     shown = table(page, "#compare-tasks")
-    assert sorted(row["key"] for row in shown) == sorted(before)
+    # one row per execution (task and try): these runs ran each task once, try 0
+    assert sorted(row["key"] for row in shown) == sorted(f"{uid}#0" for uid in before)
     for row in shown:
-        uid = row["key"]
+        uid = row["key"].removesuffix("#0")
+        check_cell(row["cells"]["repeat_index"], "int", 0, where=f"{uid} try")
         check_cell(row["cells"]["success_a"], "bool", before[uid]["success"], where=f"{uid} A")
         check_cell(row["cells"]["success_b"], "bool", after[uid]["success"], where=f"{uid} B")
         assert row["cells"]["success_a"]["link"] == f"#/task/{before[uid]['trace_id']}"
         assert row["cells"]["success_b"]["link"] == f"#/task/{after[uid]['trace_id']}"
     page.check("#only-flips")
-    assert sorted(row["key"] for row in table(page, "#compare-tasks")) == ["tool:calc_sum", "tool:weather_tokyo"]
+    assert sorted(row["key"] for row in table(page, "#compare-tasks")) == ["tool:calc_sum#0", "tool:weather_tokyo#0"]
     assert "only=flips" in page.url
     page.click("#swap-runs")
     wait_ready(page, f"#/compare?a={b}&b={a}&only=flips")
@@ -315,9 +317,9 @@ def test_compare_page_without_two_runs_offers_the_pickers(page, web_store):
     assert page.text_content("#main p.note") == "Pick two runs to compare."
     page.select_option("#run-b", web_store.run_code)
     wait_ready(page, f"#/compare?a={web_store.run_a}&b={web_store.run_code}")
-    uids = sorted(row["key"] for row in table(page, "#compare-tasks"))
+    uids = sorted(row["key"].removesuffix("#0") for row in table(page, "#compare-tasks"))
     assert uids == ["code:weather_tokyo", "tool:broken_call", "tool:calc_sum", "tool:weather_tokyo", "tool:xss_echo"]
-    changes = {row["key"]: row["cells"]["change"]["value"] for row in table(page, "#compare-tasks")}
+    changes = {row["key"].removesuffix("#0"): row["cells"]["change"]["value"] for row in table(page, "#compare-tasks")}
     assert changes["code:weather_tokyo"] == "only in B" and changes["tool:calc_sum"] == "only in A"
 
 

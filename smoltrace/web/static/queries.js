@@ -147,15 +147,16 @@ FROM task_gpu_energy
 WHERE run_id = $run_id AND trace_id = $trace_id`,
   },
 
-  // Compare: both runs' task executions; flips are computed from these rows (task by task_uid).
+  // Compare: both runs' task executions; flips are computed from these rows (execution by execution:
+  // task_uid and try, so that try i of a task in A meets try i of it in B).
   compare_tasks: {
     limit: 200000,
     sql: `
-SELECT run_id, trace_id, task_uid, task_id, agent_type, success, stop_reason, steps, total_tokens,
-       execution_time_ms, cost_usd
+SELECT run_id, trace_id, task_uid, task_id, agent_type, coalesce(repeat_index, 0) AS repeat_index, success,
+       stop_reason, steps, total_tokens, execution_time_ms, cost_usd
 FROM results
 WHERE run_id IN ($a, $b)
-ORDER BY task_uid, start_time`,
+ORDER BY task_uid, repeat_index, start_time`,
   },
 
   compare_totals: {

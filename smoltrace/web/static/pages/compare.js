@@ -33,15 +33,18 @@ export const CHANGES = {
   only_b: "only in B",
 };
 
-/** Pairs of the two runs' task executions by task uid, each with how it changed from A to B. */
+/** Pairs of the two runs' task executions, each with how it changed from A to B. An execution is a task
+ * (task uid) and a try (repeat_index, 0 without --repeats): try i of a task in A meets try i in B. */
 export function pairTasks(rows, a, b) {
   const pairs = new Map();
   for (const row of rows) {
     const side = row.run_id === a ? "a" : row.run_id === b ? "b" : null;
     if (!side) continue;
-    if (!pairs.has(row.task_uid)) pairs.set(row.task_uid, { task_uid: row.task_uid, a: null, b: null });
-    const pair = pairs.get(row.task_uid);
-    if (!pair[side]) pair[side] = row; // a uid runs once per run; keep the first if it ever ran twice
+    const repeat = row.repeat_index ?? 0;
+    const key = `${row.task_uid}#${repeat}`;
+    if (!pairs.has(key)) pairs.set(key, { key, task_uid: row.task_uid, repeat_index: repeat, a: null, b: null });
+    const pair = pairs.get(key);
+    if (!pair[side]) pair[side] = row; // results holds one row per execution
   }
   return [...pairs.values()].map((pair) => ({ ...pair, change: changeOf(pair) }));
 }
@@ -270,6 +273,7 @@ function tasksSection({ ctx, pairs }) {
   const side = (pair, name, kind) => ({ name: `${name}_${pair}`, kind });
   const columns = [
     { name: "task_uid", label: "Task", kind: "id" },
+    { name: "repeat_index", label: "Try", kind: "int" },
     { name: "change", label: "Change", kind: "text", value: (p) => CHANGES[p.change] },
     { ...side("a", "success", "bool"), label: "A", value: (p) => p.a?.success ?? null, href: (p) => (p.a ? pageHref("task", p.a.trace_id) : null) },
     { ...side("b", "success", "bool"), label: "B", value: (p) => p.b?.success ?? null, href: (p) => (p.b ? pageHref("task", p.b.trace_id) : null) },
@@ -285,7 +289,7 @@ function tasksSection({ ctx, pairs }) {
   const table = new DataTable({
     id: "compare-tasks",
     columns,
-    key: (p) => p.task_uid,
+    key: (p) => p.key,
     rowHref: (p) => pageHref("task", (p.b || p.a).trace_id),
     rowClass: (p) => `change-${p.change}`,
   });
@@ -293,7 +297,7 @@ function tasksSection({ ctx, pairs }) {
   const draw = () => {
     const shown = pairs.filter((p) => !toggle.checked || p.change === "fixed" || p.change === "broken");
     table.update(shown);
-    count.textContent = `${shown.length} of ${pairs.length} tasks`;
+    count.textContent = `${shown.length} of ${pairs.length} task executions`;
   };
   toggle.addEventListener("change", () => {
     const params = Object.fromEntries(ctx.params.entries());
