@@ -21,6 +21,8 @@ from smoltrace.store.database import DB_ENV_VAR
 from smoltrace.store.open_errors import StoreOpenError
 
 #: What --resume may be given with, besides where the store is: how the rest runs, secrets, outputs.
+#: The exit code of an interrupted run (Ctrl-C, SIGTERM): 128 + SIGINT, as shells report it.
+INTERRUPTED_EXIT_CODE = 130
 RESUME_FLAGS = ("--parallel-workers", "--task-timeout", "--mcp-server-url and --search-url (the run's own "
                 "again, for their query strings)", "--hf-token", "--output-format", "--output-dir",
                 "--private/--public", "--quiet", "--debug", "--force")  # fmt: skip
@@ -157,7 +159,15 @@ def main(**flags):
     else:
         config = _new_run_config(flags)
     signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop is recorded like Ctrl-C
-    sys.exit(evaluate(config))
+    exit_code = evaluate(config)
+    if exit_code == INTERRUPTED_EXIT_CODE:
+        # A task stopped part-way may still be running in a worker thread (a local model's generate()
+        # cannot be interrupted): a normal exit would wait for it, or abort in its C++ runtime. Everything
+        # is stored, printed and written by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
+    sys.exit(exit_code)
 
 
 def _resume_config(flags: dict) -> EvalConfig:
@@ -237,11 +247,13 @@ def evaluate(config: EvalConfig) -> int:
         report = run_module.run(config, log=log)
     except run_module.RunInterrupted as interrupted:
         report = interrupted.report
-        finished = report.finished_before + len(report.outcomes)
-        err.print(f"[yellow]Run {report.run_id} interrupted: {finished} of {report.planned} task executions "
-                  "finished and are kept in the store; the run is recorded as interrupted (smoltrace-eval --resume "
+        kept = report.finished_before + len(report.outcomes)
+        stopped = sum(1 for outcome in report.outcomes if outcome.stop_reason == "interrupted")
+        of_them = f" ({stopped} of them stopped part-way, recorded as interrupted)" if stopped else ""
+        err.print(f"[yellow]Run {report.run_id} interrupted: {kept} of {report.planned} task executions are kept "
+                  f"in the store{of_them}; the run is recorded as interrupted (smoltrace-eval --resume "
                   f"{report.run_id} runs the rest).[/yellow]")  # fmt: skip
-        exit_code = 130
+        exit_code = INTERRUPTED_EXIT_CODE
     except NothingToResume as done:
         console.print(str(done), markup=False, highlight=False, soft_wrap=True)
         return 0

@@ -182,6 +182,9 @@ def test_a_run_stopped_by_ctrl_c_is_resumed_with_exactly_what_did_not_finish(tmp
     planned_keys = [("tool", f"t{i}", 0) for i in range(12)]
     before = executions(db, "stopped")
     never, interrupted, transient = expected_resume(before, planned_keys)
+    of_them = f" ({len(interrupted)} of them stopped part-way, recorded as interrupted)" if interrupted else ""
+    assert (f"Run stopped interrupted: {len(before)} of 12 task executions are kept in the store{of_them}; "
+            "the run is recorded as interrupted") in " ".join(stderr.split())  # fmt: skip
     assert len(transient) == 1 and len(never) >= 1
     assert before[("tool", "t3", 0)]["stop_reason"] == "error"
 
