@@ -55,9 +55,9 @@ TRANSIENT_ERROR = re.compile(
     r"(?:^|\(caused by |\blitellm\.)(?:[A-Za-z_][\w]*\.)*(?:" + "|".join(TRANSIENT_ERROR_CLASSES) + r")\b"
 )
 
-#: The run's own spans: whether it exists, its recorded configuration (first run.started), its status
-#: as run_info decides it (views/25_runs.sql), and whether a later runner announced itself after the
-#: run last closed (a resume under way, or one whose runner died).
+#: The run's own spans: whether it exists and its recorded configuration (first run.started); and its
+#: status as run_info decides it (facts/derive_runs.sql: 'running' while a resumed part runs, then
+#: 'abandoned' once that runner went silent).
 RUN_STATE = """
 SELECT
     count(*) AS spans,
@@ -66,13 +66,9 @@ SELECT
     arg_min(attributes->>'smoltrace.version', start_time) FILTER (WHERE span_name = 'smoltrace.run.started') AS version,
     arg_min(TRY_CAST(attributes->>'smoltrace.run.planned_tasks' AS INTEGER), start_time)
         FILTER (WHERE span_name = 'smoltrace.run.started') AS planned_tasks,
-    arg_max(attributes->>'smoltrace.run.status', start_time) FILTER (WHERE span_name = 'smoltrace.run') AS closed_status,
-    max(epoch_ns(start_time) + duration_ns) FILTER (WHERE span_name = 'smoltrace.run') AS closed_ns,
-    max(epoch_ns(start_time)) FILTER (WHERE span_name = 'smoltrace.run.started') AS announced_ns,
-    max(epoch_ns(start_time) + duration_ns) FILTER (WHERE span_name <> 'smoltrace.run') AS last_seen_ns,
-    epoch_ns(now()) AS now_ns
+    (SELECT status FROM run_info WHERE run_id = $run_id) AS status
 FROM smoltrace_run_spans
-WHERE run_id = ?
+WHERE run_id = $run_id
 """
 #: Each execution of the run as results shows it (the newest trace of each).
 RUN_EXECUTIONS = """
@@ -178,17 +174,6 @@ def resume_record(config: EvalConfig, max_steps: int) -> str:
     return json.dumps(record, default=str)
 
 
-def run_status(state: dict) -> str:
-    """The run's status as run_info decides it, except that a runner which announced itself after the
-    run last closed (a resume) makes it `running` again, `abandoned` once that runner went silent."""
-    last_seen, now = state["last_seen_ns"], state["now_ns"]
-    silent = last_seen is not None and now - last_seen >= ABANDONED_AFTER_S * 1e9
-    closed, announced = state["closed_ns"], state["announced_ns"]
-    if closed is None or (announced is not None and announced > closed):
-        return "abandoned" if silent else "running"
-    return state["closed_status"] or "completed"
-
-
 def recorded_config(run_id: str, state: dict, config: EvalConfig) -> EvalConfig:
     """The run's configuration from its record, with this command's store, secrets, outputs and
     overrides."""
@@ -248,10 +233,10 @@ def plan_resume(reader, config: EvalConfig, where: str, select_tasks) -> ResumeP
     """Read run ``config.resume`` from the store and decide what is left to run. ``where`` names the
     store in messages; ``select_tasks`` lists a configuration's executions (runner/run.py)."""
     run_id = config.resume
-    state = reader.query(RUN_STATE, [run_id])[0]
+    state = reader.query(RUN_STATE, {"run_id": run_id})[0]
     if not state["spans"]:
         raise ResumeRefused(f"no run {run_id} in {where}; {LIST_RUNS_HINT}")
-    status = run_status(state)
+    status = state["status"]
     if status == "running" and not config.force:
         raise ResumeRefused(
             f"run {run_id} is running: its runner sent a heartbeat less than {ABANDONED_AFTER_S / 60:g} minutes ago, "
