@@ -41,29 +41,6 @@ def _data_size() -> int:
     raise OSError("VmData not found in /proc/self/status")
 
 
-#: glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-#: glibc's default for both: DuckDB's blocks (256 KiB) and Arrow's buffers of large spans are above it.
-MALLOC_THRESHOLD_BYTES = 128 * 1024
-
-
-def return_freed_memory_promptly() -> None:
-    """Make glibc give freed memory back to the system at once. By default each large block freed
-    raises its mmap threshold (up to 32 MiB) and its trim threshold (twice that), so later large blocks
-    come from its arenas and stay there once freed: under a stream of large spans the collector kept
-    ~150 MB of freed memory (bench/README.md, collector memory). Fixed thresholds end that. A no-op
-    where the C library has no mallopt (macOS)."""
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    for parameter in (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD):
-        if not mallopt(parameter, MALLOC_THRESHOLD_BYTES):
-            logging.getLogger("smoltrace.collector").debug("mallopt refused parameter %d", parameter)
-
-
 def limit_process_memory(setting: str, memory_limit: str) -> str | None:
     """Cap the process's data size (RLIMIT_DATA), so that no query can take the machine's memory:
     DuckDB builds some values outside its own memory limit (a query answered 'Out of Memory Error'
@@ -160,7 +137,6 @@ def main(
     # (decoding, DuckDB, fsync); Python's default 5 ms switch interval left the writer waiting for it
     # (ingest benchmark: ~35k -> ~40k spans/s at 0.2 ms).
     sys.setswitchinterval(0.0002)
-    return_freed_memory_promptly()
     try:
         collector = Collector(config).start()
     except StoreOpenError as exc:

@@ -67,27 +67,27 @@ def writer(store_path):
 
 def test_a_backlog_is_committed_as_whole_row_groups_and_the_rest_when_read(writer, store_path, monkeypatch):
     monkeypatch.setattr(writer_module, "PARTIAL_ROW_GROUP_WAIT_S", 60.0)
-    assert ROW_GROUP_SIZE == 2048
+    assert ROW_GROUP_SIZE == 8192
     release = hold(writer)
-    for future in [submit(writer, 1500) for _ in range(3)]:  # 4,500 spans
+    for future in [submit(writer, 6000) for _ in range(3)]:  # 18,000 spans
         future.result(5)  # acknowledged once logged
     release.set()
 
     wait_for(lambda: writer.stats.commits == 1)
     time.sleep(0.3)
-    # Two row groups (4,096 rows) are committed: the first two requests whole, 1,096 rows of the third;
-    # its last 404 rows wait for more.
-    assert (writer.stats.commits, writer.stats.requests, writer.stats.items) == (1, 2, 3000)
-    assert writer.pending_items == 1500
+    # Two row groups (16,384 rows) are committed: the first two requests whole, 4,384 rows of the third;
+    # its last 1,616 rows wait for more.
+    assert (writer.stats.commits, writer.stats.requests, writer.stats.items) == (1, 2, 12000)
+    assert writer.pending_items == 6000
 
     started = time.monotonic()
     with writer.cursor(wait_s=30) as cursor:  # a reader does not wait out PARTIAL_ROW_GROUP_WAIT_S
-        assert cursor.execute(SPAN_COUNTS_SQL).fetchone() == (4500, 4500)
+        assert cursor.execute(SPAN_COUNTS_SQL).fetchone() == (18000, 18000)
     assert time.monotonic() - started < 10
-    assert (writer.stats.commits, writer.stats.requests, writer.stats.items) == (2, 3, 4500)
+    assert (writer.stats.commits, writer.stats.requests, writer.stats.items) == (2, 3, 18000)
 
     writer.stop()
-    assert counts(store_path) == ((4500, 4500), [2048, 2048, 404])
+    assert counts(store_path) == ((18000, 18000), [8192, 8192, 1616])
 
 
 def test_rows_short_of_a_row_group_are_committed_after_the_wait(writer, monkeypatch):
@@ -107,7 +107,7 @@ def test_a_checkpoint_never_stores_part_of_a_request(store_path, tmp_path, monke
     writer.start()
     try:
         release = hold(writer)
-        for future in [submit(writer, 1500) for _ in range(3)]:
+        for future in [submit(writer, 6000) for _ in range(3)]:
             future.result(5)
         release.set()
         wait_for(lambda: writer.stats.checkpoints == 1)
@@ -120,11 +120,11 @@ def test_a_checkpoint_never_stores_part_of_a_request(store_path, tmp_path, monke
     finally:
         writer.stop()
 
-    assert counts(image)[0] == (4500, 4500)
+    assert counts(image)[0] == (18000, 18000)
     restarted = StoreWriter(image)
     restarted.start()
     try:
         with restarted.cursor() as cursor:
-            assert cursor.execute(SPAN_COUNTS_SQL).fetchone() == (4500, 4500)
+            assert cursor.execute(SPAN_COUNTS_SQL).fetchone() == (18000, 18000)
     finally:
         restarted.stop()
