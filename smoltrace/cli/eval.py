@@ -20,9 +20,9 @@ from smoltrace.runner.telemetry import CollectorUnreachableError
 from smoltrace.store.database import DB_ENV_VAR
 from smoltrace.store.open_errors import StoreOpenError
 
-#: What --resume may be given with, besides where the store is: how the rest runs, secrets, outputs.
 #: The exit code of an interrupted run (Ctrl-C, SIGTERM): 128 + SIGINT, as shells report it.
 INTERRUPTED_EXIT_CODE = 130
+#: What --resume may be given with, besides where the store is: how the rest runs, secrets, outputs.
 RESUME_FLAGS = ("--parallel-workers", "--task-timeout", "--mcp-server-url and --search-url (the run's own "
                 "again, for their query strings)", "--hf-token", "--output-format", "--output-dir",
                 "--private/--public", "--quiet", "--debug", "--force")  # fmt: skip

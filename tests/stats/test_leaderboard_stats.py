@@ -73,9 +73,7 @@ def test_leaderboard_rows_of_a_run_with_repeats(store):
     expected = {key: value for key, value in stats.items() if key != "agent_type"}
     assert overall.keys() == expected.keys()
     for key, value in expected.items():
-        if isinstance(value, float):
-            assert overall[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
-        elif isinstance(value, list):
+        if isinstance(value, (float, list)):
             assert overall[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
         else:
             assert overall[key] == value, key

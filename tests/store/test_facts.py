@@ -260,6 +260,13 @@ def oracle(tasks: list[Task]) -> dict[str, tuple]:
     return expected
 
 
+def export_then_read(collector, client, spans, sql) -> list[tuple]:
+    """Export spans over OTLP/gRPC, then read through the collector (a read waits for what it acknowledged)."""
+    client.export(to_request(spans))
+    with collector.writer.cursor() as cursor:
+        return cursor.execute(sql).fetchall()
+
+
 def send_all(collector, requests, rng, run_id="") -> None:
     client = RawOTLPClient(collector.grpc_endpoint)
     try:
@@ -321,12 +328,8 @@ def test_a_child_after_its_task_is_derived_again(tmp_path):
                 {"openinference.span.kind": "TOOL", "tool.name": "get_weather"})  # fmt: skip
     with Collector.embedded(db_path=tmp_path / "s.duckdb") as collector:
         client = RawOTLPClient(collector.grpc_endpoint)
-        client.export(to_request([root] + rest))
-        with collector.writer.cursor() as cursor:
-            before = cursor.execute("SELECT tools_used FROM results").fetchone()[0]
-        client.export(to_request([late]))
-        with collector.writer.cursor() as cursor:
-            after = cursor.execute("SELECT tools_used, tool_called FROM results").fetchone()
+        before = export_then_read(collector, client, [root] + rest, "SELECT tools_used FROM results")[0][0]
+        after = export_then_read(collector, client, [late], "SELECT tools_used, tool_called FROM results")[0]
         client.close()
     assert after[0] == before + ["get_weather"]
     assert after[1] is True
@@ -396,10 +399,8 @@ def test_a_run_whose_runner_stopped_sending_is_abandoned(tmp_path):
     ]
     with Collector.embedded(db_path=tmp_path / "s.duckdb") as collector:
         client = RawOTLPClient(collector.grpc_endpoint)
-        client.export(to_request(spans))
+        rows = export_then_read(collector, client, spans, "SELECT run_id, status FROM runs ORDER BY run_id")
         client.close()
-        with collector.writer.cursor() as cursor:
-            rows = cursor.execute("SELECT run_id, status FROM runs ORDER BY run_id").fetchall()
     assert rows == [("alive", "running"), ("dead", "abandoned"), ("done", "completed")]
 
 
@@ -428,13 +429,11 @@ def test_a_resumed_run_is_running_until_its_last_part_closes(tmp_path):
     query = "SELECT run_id, status, started_at, duration_ms FROM runs ORDER BY run_id"
     with Collector.embedded(db_path=tmp_path / "s.duckdb") as collector:
         client = RawOTLPClient(collector.grpc_endpoint)
-        client.export(to_request(first_part))
-        with collector.writer.cursor() as cursor:
-            before = cursor.execute("SELECT run_id, status, duration_ms FROM runs ORDER BY run_id").fetchall()
-        client.export(to_request(second_part))
+        before = export_then_read(
+            collector, client, first_part, "SELECT run_id, status, duration_ms FROM runs ORDER BY run_id"
+        )
+        after = export_then_read(collector, client, second_part, query)
         client.close()
-        with collector.writer.cursor() as cursor:
-            after = cursor.execute(query).fetchall()
     assert before == [(run_id, "interrupted", 20 * 60_000.0) for run_id in ("gave-up", "resumed", "resuming")]
     started = after[0][2]
     assert [(run_id, status, duration) for run_id, status, _, duration in after] == [
