@@ -357,7 +357,7 @@ def test_deleting_a_run_deletes_its_facts_and_nothing_else(tmp_path):
         assert conn.execute("SELECT * FROM results ORDER BY trace_id").fetchall() == kept_before
 
 
-def test_latest_runs_are_the_runs_view_newest_first(tmp_path):
+def test_latest_runs_and_runs_between_are_rows_of_the_runs_view(tmp_path):
     requests = []
     for seed in (21, 22, 23):  # six runs, at different times
         requests += random_store(seed)[1]
@@ -370,6 +370,12 @@ def test_latest_runs_are_the_runs_view_newest_first(tmp_path):
             expected = conn.execute(f"SELECT * FROM runs {order} LIMIT {n}").fetchall()
             assert conn.execute("SELECT * FROM latest_runs(?)", [n]).fetchall() == expected
         assert len(conn.execute("SELECT * FROM latest_runs(10)").fetchall()) == 6
+        run_ids = [row[0] for row in conn.execute("SELECT run_id FROM runs ORDER BY run_id").fetchall()]
+        for lo, hi in [(run_ids[0], run_ids[0]), (run_ids[1], run_ids[4]), (run_ids[0], run_ids[-1])]:
+            sql = "SELECT * FROM runs WHERE run_id BETWEEN ? AND ? ORDER BY run_id"
+            expected = conn.execute(sql, [lo, hi]).fetchall()
+            bounded = conn.execute("SELECT * FROM runs_between(?, ?) ORDER BY run_id", [lo, hi]).fetchall()
+            assert bounded == expected != []
 
 
 def run_span_maker(rng: random.Random):

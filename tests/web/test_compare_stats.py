@@ -140,3 +140,26 @@ def test_compare_page_warns_while_a_run_is_in_progress(page, web_store):
         "warning in-progress: In progress: a run is still running, so every number here is provisional.",
         f"warning not-comparable: Not comparable: {running['notes']}",
     ]
+
+
+def test_compare_pairs_try_i_of_a_task_in_a_with_try_i_in_b(page, web_store):
+    """Runs with --repeats: each execution (task and try) meets the same try in the other run, so a try
+    that passed in A and failed in B is 'broken' even when another try of the task passed in both."""
+    goto(page, web_store, "/compare")
+
+    def row(run, uid, repeat, success):
+        return {"run_id": run, "task_uid": uid, "repeat_index": repeat, "success": success,
+                "trace_id": f"{run}-{uid}-{repeat}"}  # fmt: skip
+
+    rows = [row("A", "tool:t", 0, True), row("A", "tool:t", 1, True), row("B", "tool:t", 0, True),
+            row("B", "tool:t", 1, False), row("B", "tool:t", 2, True)]  # fmt: skip
+    pairs = page.evaluate(
+        """async (rows) => (await import("/static/pages/compare.js")).pairTasks(rows, "A", "B")
+            .map((p) => [p.key, p.repeat_index, p.a?.trace_id ?? null, p.b?.trace_id ?? null, p.change])""",
+        rows,
+    )
+    assert pairs == [
+        ["tool:t#0", 0, "A-tool:t-0", "B-tool:t-0", "same_success"],
+        ["tool:t#1", 1, "A-tool:t-1", "B-tool:t-1", "broken"],
+        ["tool:t#2", 2, None, "B-tool:t-2", "only_b"],
+    ]
