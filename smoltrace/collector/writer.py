@@ -12,10 +12,12 @@
    copied into the table and compressed by the next CHECKPOINT (~40% less DuckDB work). So a request's
    rows may span two commits; the rows short of a row group wait (``PARTIAL_ROW_GROUP_WAIT_S`` at most)
    and are committed at once when a reader waits for them. A request counts as committed once all its
-   rows are, and no CHECKPOINT ever stores part of a request (a crash would replay all of it).
-   Every ``checkpoint_log_bytes`` of log (and every ``checkpoint_interval_s``) it starts a new log
-   segment, runs CHECKPOINT (every committed row is written into the store file) and deletes the
-   segments whose requests were all committed before that checkpoint.
+   rows are. Every ``checkpoint_log_bytes`` of log (and every ``checkpoint_interval_s``) it starts a new
+   log segment, runs CHECKPOINT (every committed row is written into the store file) and deletes the
+   segments whose requests were all committed before that checkpoint. A checkpoint during a stream of
+   spans waits until the spans committed since the last one fill whole row groups (``ALIGNED_TABLE``);
+   the requests it then stores in part are recorded in ``smoltrace_stored_parts``, so that a restart
+   replays only their other rows.
 
 Why two stages: a commit, and a CHECKPOINT (its fsync of the store file), no longer hold up the
 acknowledgements, so clients keep sending while DuckDB works and the store stage gets large batches
@@ -70,6 +72,12 @@ RECORD_DIGESTS_SQL = (
     'unnest($items::BIGINT[]) AS "Items", now()::TIMESTAMP AS "ReceivedAt"'
 )
 LOAD_DIGESTS_SQL = 'SELECT "Digest" FROM smoltrace_ingested_requests'
+LOAD_STORED_PARTS_SQL = 'SELECT "Digest", "TableName", "Rows" FROM smoltrace_stored_parts'
+CLEAR_STORED_PARTS_SQL = "DELETE FROM smoltrace_stored_parts"
+RECORD_STORED_PARTS_SQL = (
+    "INSERT INTO smoltrace_stored_parts "
+    "SELECT unnest($digests::VARCHAR[]), unnest($tables::VARCHAR[]), unnest($rows::BIGINT[])"
+)
 # Measured on the ingest benchmark's spans (bench/collector_ingest.py, ~1.5 KB each): checkpointing with
 # DuckDB's default string compression (FSST) cost ~19 us/span, zstd ~9 us/span and ~20% fewer bytes on
 # disk. Checkpoints are the writer's decision (CHECKPOINT_LOG_BYTES), never DuckDB's automatic ones. The
@@ -91,6 +99,16 @@ EVICT_AFTER_CHECKPOINT_LIMIT = "16MB"
 #: Checkpoint once the request log holds this much: bounds both the replay after a crash and the rows
 #: DuckDB keeps in memory until they are written to the file.
 CHECKPOINT_LOG_BYTES = 64 * 1024 * 1024
+
+#: The table whose checkpoints wait for whole row groups. DuckDB starts a new row group for the rows
+#: committed after a checkpoint, and the next checkpoint's vacuum merges a part-full row group with the
+#: rows after it, copying all of them in memory: with LLM spans (~15 KB each) that copy was the
+#: collector's memory peak (bench/checkpoint_memory.py, bench/README.md).
+ALIGNED_TABLE = "otel_traces"
+#: A due checkpoint waits for a whole row group until the request log holds ALIGN_WAIT_FACTOR times
+#: ``checkpoint_log_bytes`` or the last checkpoint is ALIGN_WAIT_FACTOR times ``checkpoint_interval_s``
+#: old (a slow stream, a live run: merging its few rows is cheap).
+ALIGN_WAIT_FACTOR = 4
 
 #: How long a reader waits for the acknowledged requests to be committed before it reads anyway.
 READ_BARRIER_TIMEOUT_S = 60.0
@@ -305,6 +323,8 @@ class StoreWriter:
         self.stop_error: str | None = None
         self.deriver: FactsDeriver | None = None
         self._facts_seq = 0  # last entry this writer added to the facts queue
+        self._aligned_rows = 0  # rows of ALIGNED_TABLE committed since the last checkpoint
+        self._parts_recorded = True  # smoltrace_stored_parts may hold rows (cleared at the next checkpoint)
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -368,6 +388,7 @@ class StoreWriter:
         """Open the store for ingest (at start, and again after DuckDB failed to write)."""
         check_store_name(self.db_path)
         self.connection = database.connect_for_ingest(self.db_path)
+        self._aligned_rows = 0  # the file holds what the last checkpoint wrote: new rows start a row group
         for setting in WRITER_SETTINGS:
             self.connection.execute(setting)
         self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
@@ -398,6 +419,9 @@ class StoreWriter:
         that could not be replayed: that one is kept aside (renamed) and logged, never deleted."""
         segments = self.request_log.segments()
         stored = self._stored_digests()
+        stored_parts: dict[str, dict[str, int]] = collections.defaultdict(dict)
+        for digest, table_name, rows in self.connection.execute(LOAD_STORED_PARTS_SQL).fetchall():
+            stored_parts[digest][table_name] = rows
         replayed, items_before = 0, self.stats.items
         unreplayed: dict[Path, str] = {}
         for segment in segments:
@@ -415,7 +439,9 @@ class StoreWriter:
                     continue
                 stored.add(digest)
                 self._known_digests.add(digest)
-                self._open.append(_Pending(request, digest))
+                pending = _Pending(request, digest)
+                pending.committed_rows.update(stored_parts.get(digest, {}))  # a checkpoint stored those
+                self._open.append(pending)
                 self._commit(WHOLE_ROW_GROUPS)
             damaged_bytes = sum(d.length for d in damage if not d.unfinished)
             if damaged_bytes:
@@ -646,16 +672,38 @@ class StoreWriter:
         if batch and not self._open:
             self._partial_since = time.monotonic()
         self._open.extend(batch)
-        self._settle(self._commit(EVERYTHING if self._must_commit_everything() else WHOLE_ROW_GROUPS))
-        if self._due_for_checkpoint():
-            self._settle(self._commit(STARTED_REQUESTS))  # no checkpoint stores part of a request
-            self._checkpoint()
+        due = self._due_for_checkpoint()
+        # While a checkpoint is due, a commit takes the spans to the end of a row group, not past it.
+        cap = self._rows_to_end_of_row_groups() if due else None
+        self._settle(self._commit(EVERYTHING if self._must_commit_everything() else WHOLE_ROW_GROUPS, cap))
+        if due:
+            rows = self._rows_to_end_of_row_groups()
+            if rows is not None:  # the spans since the last checkpoint (will) fill whole row groups
+                self._settle(self._commit(EVERYTHING, rows))
+                self._checkpoint()
+            elif (
+                self.request_log.current_bytes >= ALIGN_WAIT_FACTOR * self.checkpoint_log_bytes
+                or time.monotonic() - self._last_checkpoint >= ALIGN_WAIT_FACTOR * self.checkpoint_interval_s
+            ):
+                self._settle(self._commit(STARTED_REQUESTS))  # no waiting: part-full row group, whole requests
+                self._checkpoint()
         return True
 
-    def _commit(self, scope: str) -> list[_Pending]:
+    def _rows_to_end_of_row_groups(self) -> int | None:
+        """The most uncommitted rows of ALIGNED_TABLE whose commit leaves the rows since the last
+        checkpoint in whole row groups; None while too few are waiting."""
+        uncommitted = sum(
+            pending.uncommitted_rows(ALIGNED_TABLE) for pending in self._open if ALIGNED_TABLE in pending.request.tables
+        )
+        to_end = -self._aligned_rows % database.ROW_GROUP_SIZE
+        if uncommitted < to_end:
+            return None
+        return to_end + (uncommitted - to_end) // database.ROW_GROUP_SIZE * database.ROW_GROUP_SIZE
+
+    def _commit(self, scope: str, aligned_cap: int | None = None) -> list[_Pending]:
         """``_commit_open``, raising _StoreFailed when DuckDB failed to write: its database is invalid
         then, and what it reports as committed must be stored again from the log."""
-        committed = self._commit_open(scope)
+        committed = self._commit_open(scope, aligned_cap)
         failure, self._store_failure = self._store_failure, None
         if failure is not None:
             self._unsettled.extend(committed)
@@ -753,6 +801,7 @@ class StoreWriter:
             with self.deriver.paused():  # an action may change what the deriver writes
                 result = pending.action(self.connection)
                 self.connection.execute("CHECKPOINT")  # what the action changed is not in the request log
+                self._aligned_rows = 0
         except BaseException as exc:
             pending.future.set_exception(exc)
         else:
@@ -783,14 +832,17 @@ class StoreWriter:
         released, self._held_acks = self._held_acks[:committed], self._held_acks[committed:]
         return released
 
-    def _commit_open(self, scope: str) -> list[_Pending]:
+    def _commit_open(self, scope: str, aligned_cap: int | None = None) -> list[_Pending]:
         """Commit rows of the open requests, in log order per table, as ``scope`` says (WHOLE_ROW_GROUPS,
-        STARTED_REQUESTS or EVERYTHING), with the digests of the requests this completes; returns the
-        requests now wholly committed at the head of the open ones (and removes them).
+        STARTED_REQUESTS or EVERYTHING) and at most ``aligned_cap`` rows of ALIGNED_TABLE, with the digests
+        of the requests this completes; returns the requests now wholly committed at the head of the
+        open ones (and removes them).
 
         A transaction that DuckDB refuses is retried request by request; a request that still fails is
         set aside in a file (it was acknowledged, so it must not be lost)."""
         quota = self._rows_to_commit(scope)
+        if aligned_cap is not None and ALIGNED_TABLE in quota:
+            quota[ALIGNED_TABLE] = min(quota[ALIGNED_TABLE], aligned_cap)
         if any(quota.values()):
             plan: list[tuple[_Pending, str, int, int]] = []  # (request, table, first row, end row)
             for pending in self._open:
@@ -862,8 +914,10 @@ class StoreWriter:
             self._facts_seq += 1
             self.stats.queued_traces += queued
             self.deriver.queued(self._facts_seq)
-        for pending, table_name, _start, end in plan:
+        for pending, table_name, start, end in plan:
             pending.committed_rows[table_name] = end
+            if table_name == ALIGNED_TABLE:
+                self._aligned_rows += end - start
         self.stats.commits += 1
         self.stats.requests += len(completed)
         self.stats.items += sum(p.request.items for p in completed)
@@ -934,14 +988,38 @@ class StoreWriter:
         """CHECKPOINT writes every committed row into the store file; only then are ``segments`` (whose
         requests were all committed) no longer needed for recovery. A segment not deleted yet at a crash
         is harmless: its requests are known as stored and the replay skips them."""
+        self._record_stored_parts()
         with self.deriver.paused():  # DuckDB refuses to checkpoint while another transaction writes
             self.connection.execute("CHECKPOINT")
+        self._aligned_rows = 0
         for segment in segments:
             if in_background:
                 self._segments_to_delete.put(segment)
             else:
                 segment.unlink(missing_ok=True)
         self._evict_checkpointed_blocks()
+
+    def _record_stored_parts(self) -> None:
+        """Before a checkpoint: replace smoltrace_stored_parts with the rows stored so far of every request
+        only part of which is committed (the checkpoint about to run stores that part)."""
+        parts = [
+            (pending.digest, table_name, rows)
+            for pending in self._open if not pending.fully_committed
+            for table_name, rows in pending.committed_rows.items() if rows
+        ]  # fmt: skip
+        if not parts and not self._parts_recorded:
+            return
+        self.connection.begin()
+        try:
+            self.connection.execute(CLEAR_STORED_PARTS_SQL)
+            if parts:
+                digests, tables, rows = (list(column) for column in zip(*parts, strict=True))
+                self.connection.execute(RECORD_STORED_PARTS_SQL, {"digests": digests, "tables": tables, "rows": rows})
+            self.connection.commit()
+        except Exception:
+            self.connection.rollback()
+            raise
+        self._parts_recorded = bool(parts)
 
     def _delete_loop(self) -> None:
         thread_names.name_this_thread(thread_names.LOG_DELETE)

@@ -124,6 +124,15 @@ CREATE TABLE IF NOT EXISTS smoltrace_ingested_requests (
     "ReceivedAt" TIMESTAMP NOT NULL
 );
 
+-- The rows already stored of each request that the last checkpoint stored in part (per table). The
+-- collector's checkpoints wait for whole row groups of spans, and a row group may end inside a request;
+-- a restart replays such a request from the request log without these rows. Rewritten at every checkpoint.
+CREATE TABLE IF NOT EXISTS smoltrace_stored_parts (
+    "Digest"    VARCHAR NOT NULL,
+    "TableName" VARCHAR NOT NULL,
+    "Rows"      BIGINT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS smoltrace_schema_migrations (
     "Version"   INTEGER PRIMARY KEY,
     "AppliedAt" TIMESTAMP NOT NULL

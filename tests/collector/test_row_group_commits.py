@@ -3,8 +3,9 @@
 A transaction that appends at least a row group is compressed and written to the file by DuckDB at
 commit; a smaller one is copied into the table and compressed again at the next CHECKPOINT. So the
 writer commits a backlog as whole row groups (a request's rows may span two commits), commits the rest
-when a reader waits for it or after PARTIAL_ROW_GROUP_WAIT_S, and never lets a CHECKPOINT store part of
-a request (a restart replays a request whole).
+when a reader waits for it or after PARTIAL_ROW_GROUP_WAIT_S, and checkpoints when the spans since the
+last checkpoint fill whole row groups, recording the requests it stores in part so that a restart
+stores only the rest of them.
 """
 
 import shutil
@@ -99,15 +100,19 @@ def test_rows_short_of_a_row_group_are_committed_after_the_wait(writer, monkeypa
     assert writer.pending_items == 0
 
 
-def test_a_checkpoint_never_stores_part_of_a_request(store_path, tmp_path, monkeypatch):
-    """A checkpoint right after a commit that split a request first commits the rest of that request:
-    a crash after it must not replay the request on top of its first rows."""
+def test_a_checkpoint_stores_whole_row_groups_of_spans_and_a_restart_stores_the_rest_once(
+    store_path, tmp_path, monkeypatch
+):
+    """A due checkpoint takes the spans to the end of a row group, which may fall inside a request: the
+    checkpoint records that request's stored rows, and a restart from that image stores only the rest
+    (a replay of the whole request would store its first rows twice)."""
     monkeypatch.setattr(writer_module, "PARTIAL_ROW_GROUP_WAIT_S", 60.0)
     writer = StoreWriter(store_path, max_pending_items=100_000, checkpoint_log_bytes=1)  # checkpoint after every commit
     writer.start()
     try:
         release = hold(writer)
-        for future in [submit(writer, 6000) for _ in range(3)]:
+        bodies = [trace_request(n_spans=6000).SerializeToString() for _ in range(3)]
+        for future in [writer.submit(decode("traces", b), request_digest("traces", b), b) for b in bodies]:
             future.result(5)
         release.set()
         wait_for(lambda: writer.stats.checkpoints == 1)
@@ -120,11 +125,55 @@ def test_a_checkpoint_never_stores_part_of_a_request(store_path, tmp_path, monke
     finally:
         writer.stop()
 
-    assert counts(image)[0] == (18000, 18000)
+    # Two whole row groups: the first two requests and 4,384 spans of the third, recorded as such.
+    assert counts(image) == ((16384, 16384), [8192, 8192])
+    with duckdb.connect(str(image), read_only=True) as conn:
+        assert conn.execute("SELECT * FROM smoltrace_stored_parts").fetchall() == [
+            (request_digest("traces", bodies[2]), "otel_traces", 4384)
+        ]
     restarted = StoreWriter(image)
     restarted.start()
     try:
         with restarted.cursor() as cursor:
             assert cursor.execute(SPAN_COUNTS_SQL).fetchone() == (18000, 18000)
+            # the checkpoint after the replay stored every request whole: nothing is recorded in part
+            assert cursor.execute("SELECT count(*) FROM smoltrace_stored_parts").fetchone() == (0,)
     finally:
         restarted.stop()
+    assert counts(image) == ((18000, 18000), [8192, 8192, 1616])
+
+
+def test_a_checkpoint_due_during_a_stream_of_spans_waits_for_the_end_of_a_row_group(store_path, monkeypatch):
+    """Requests of 3,000 spans committed one by one, a checkpoint due after each: each checkpoint waits
+    until the spans since the last one fill whole row groups (DuckDB's vacuum would otherwise copy a
+    part-full row group and the rows after it, at the next checkpoint)."""
+    monkeypatch.setattr(writer_module, "PARTIAL_ROW_GROUP_WAIT_S", 0.0)
+    monkeypatch.setattr(writer_module, "ALIGN_WAIT_FACTOR", 10**9)  # never give up waiting
+    writer = StoreWriter(store_path, max_pending_items=100_000, checkpoint_log_bytes=1)
+    writer.start()
+    try:
+        for _ in range(11):  # 33,000 spans
+            submit(writer, 3000).result(5)
+            wait_for(lambda: writer.pending_items == 0)
+        assert writer.stats.checkpoints >= 4
+    finally:
+        writer.stop()
+    assert counts(store_path) == ((33000, 33000), [8192, 8192, 8192, 8192, 232])
+
+
+def test_a_checkpoint_waits_for_a_row_group_at_most_a_few_intervals(store_path, monkeypatch):
+    """A slow stream (a live run) may take hours to fill a row group: once the last checkpoint is
+    ALIGN_WAIT_FACTOR checkpoint intervals old, the checkpoint runs, with every request whole."""
+    monkeypatch.setattr(writer_module, "PARTIAL_ROW_GROUP_WAIT_S", 0.0)
+    writer = StoreWriter(store_path, max_pending_items=100_000, checkpoint_interval_s=0.2)
+    writer.start()
+    try:
+        submit(writer, 10).result(5)
+        wait_for(lambda: writer.stats.items == 10)
+        started = time.monotonic()
+        wait_for(lambda: writer.stats.checkpoints == 1)
+        assert 0.2 * writer_module.ALIGN_WAIT_FACTOR - 0.3 < time.monotonic() - started < 5
+        assert writer.request_log.current_bytes == 0  # a new segment; the old one is deleted
+    finally:
+        writer.stop()
+    assert counts(store_path) == ((10, 10), [10])
