@@ -389,6 +389,7 @@ class StoreWriter:
         check_store_name(self.db_path)
         self.connection = database.connect_for_ingest(self.db_path)
         self._aligned_rows = 0  # the file holds what the last checkpoint wrote: new rows start a row group
+        self._parts_recorded = True  # whatever the file holds is cleared at the next checkpoint
         for setting in WRITER_SETTINGS:
             self.connection.execute(setting)
         self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
