@@ -55,3 +55,30 @@ def test_the_collector_caps_malloc_arenas_at_two():
     assert ctypes.util.find_library("c")
     assert arenas("default") >= 5  # the main arena and one per allocating thread (up to 8 per core)
     assert arenas("capped") == 2
+
+
+def test_smoltrace_collector_caps_the_arenas_before_its_collector_starts(tmp_path, monkeypatch):
+    """The cap applies to threads created after it: the command must set it before the collector starts
+    its receivers, writer and deriver."""
+    from click.testing import CliRunner
+
+    from smoltrace.cli import collector as cli
+    from smoltrace.store.open_errors import StoreOpenError
+
+    calls = []
+    monkeypatch.setattr(cli, "limit_malloc_arenas", lambda: calls.append("cap arenas"))
+    monkeypatch.setattr(cli.signal, "signal", lambda *_: None)  # the test process keeps its own handlers
+    monkeypatch.setattr(cli.sys, "setswitchinterval", lambda *_: None)
+
+    class NotStarted:
+        def __init__(self, config):
+            calls.append("collector")
+
+        def start(self):
+            raise StoreOpenError("stopped here by the test")
+
+    monkeypatch.setattr(cli, "Collector", NotStarted)
+    result = CliRunner().invoke(cli.main, ["--db", str(tmp_path / "s.duckdb")])
+    assert result.exit_code == 1
+    assert "stopped here by the test" in result.output
+    assert calls == ["cap arenas", "collector"]
