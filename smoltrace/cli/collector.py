@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from smoltrace.collector import Collector, CollectorConfig
+from smoltrace.collector.writer import DEFAULT_MEMORY_LIMIT
 from smoltrace.store.database import DB_ENV_VAR, default_db_path
 from smoltrace.store.open_errors import StoreOpenError
 
@@ -100,7 +101,7 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
                    "for DuckDB to catch up; at the limit, new requests are refused with a retryable code. A request "
                    "counts as its items or as its decoded size in 2 KB units, whichever is more, so the queue "
                    "holds at most ~64 MB by default, however large the spans.")  # fmt: skip
-@click.option("--memory-limit", default="256MB",
+@click.option("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
               help="DuckDB memory limit for the store (ingest, the facts deriver and queries): DuckDB's cache of "
                    "the file's blocks stays within it, and a query needing more spills to disk or fails with "
                    "'Out of Memory Error'. The views read small derived tables, so queries need little.")  # fmt: skip

@@ -24,7 +24,7 @@ from smoltrace.collector.discovery import discovery_file_for, running_collector_
 from smoltrace.collector.grpc_server import build_grpc_server
 from smoltrace.collector.http_server import create_app
 from smoltrace.collector.ingest import Ingestor
-from smoltrace.collector.writer import READ_BARRIER_TIMEOUT_S, StoreWriter
+from smoltrace.collector.writer import DEFAULT_MEMORY_LIMIT, READ_BARRIER_TIMEOUT_S, StoreWriter
 from smoltrace.store.database import default_db_path
 
 log = logging.getLogger("smoltrace.collector")
@@ -44,7 +44,7 @@ class CollectorConfig:
     ack_after_commit: bool = False
     ack_timeout_s: float = 30.0
     checkpoint_interval_s: float = 10.0
-    memory_limit: str = "256MB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     extra_routes: tuple = ()
     embedded: bool = False  # inside another process (smoltrace-eval): other runs must not export to it
 

@@ -81,7 +81,7 @@ RECORD_STORED_PARTS_SQL = (
 # Measured on the ingest benchmark's spans (bench/collector_ingest.py, ~1.5 KB each): checkpointing with
 # DuckDB's default string compression (FSST) cost ~19 us/span, zstd ~9 us/span and ~20% fewer bytes on
 # disk. Checkpoints are the writer's decision (CHECKPOINT_LOG_BYTES), never DuckDB's automatic ones. The
-# memory limit (default 256MB) keeps the buffer pool from growing towards DuckDB's default of 80% of RAM.
+# memory limit (DEFAULT_MEMORY_LIMIT) keeps the buffer pool from growing towards DuckDB's default of 80% of RAM.
 # One DuckDB thread: with two, an 8,000-row Arrow append cost ~40% more CPU (DuckDB's worker threads
 # split the scan) for no gain in ingest, on the machine's second core that the receivers need. Queries
 # through the collector then run single-threaded (up to 8 at once).
@@ -90,6 +90,12 @@ WRITER_SETTINGS = (
     "SET checkpoint_threshold = '1TB'",
     "SET threads = 1",
 )
+#: DuckDB's memory limit for the store unless the caller sets one: its buffer pool (the file's cached
+#: blocks, the rows committed since the last checkpoint, the deriver's and the queries' working memory)
+#: stays within it. Sized so that the whole collector stays under 500 MB while a firehose of LLM spans
+#: arrives and queries run (bench/query_scale.py, bench/README.md).
+DEFAULT_MEMORY_LIMIT = "192MB"
+
 #: DuckDB keeps the blocks a checkpoint wrote in its buffer pool (the writer never reads them again), so
 #: during a long ingest the pool grows towards the memory limit (+60 MB in 30 s of the ingest benchmark).
 #: Briefly lowering the limit after a checkpoint evicts them, when no read is running (a query could
@@ -266,7 +272,7 @@ class StoreWriter:
         max_batch_items: int = 4 * database.ROW_GROUP_SIZE,
         checkpoint_interval_s: float = 10.0,
         checkpoint_log_bytes: int = CHECKPOINT_LOG_BYTES,
-        memory_limit: str = "256MB",
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
         ack_after_commit: bool = False,
     ):
         if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit):
