@@ -28,7 +28,13 @@ AUTO_MEMORY_HEADROOM = 8 * 2**30
 #: was freed there; the collector's threads (receivers, request log, writer, deriver, queries) share
 #: two. Measured in bench/README.md ("checkpoint_memory.py"): less peak RSS, the same ingest.
 MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+#: Blocks of this size or more get an mmap of their own, given back to the system when freed. glibc's
+#: default threshold rises with each such block freed (up to 32 MiB), after which a request's buffers of
+#: a few MB (its body, its decoded columns) are cut from the heap, and the holes they leave between
+#: long-lived allocations (DuckDB's metadata) stay in the process (bench/README.md, "query_scale.py").
+MALLOC_MMAP_THRESHOLD = 1 << 20
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter numbers (malloc.h)
+_M_ARENA_MAX = -8
 
 
 def parse_size(text: str) -> int:
@@ -70,14 +76,15 @@ def limit_process_memory(setting: str, memory_limit: str) -> str | None:
     return f"{limit / 2**30:.1f} GiB"
 
 
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas for the threads started from now on; False where malloc is not glibc's."""
+def tune_malloc(arenas: int = MALLOC_ARENAS, mmap_threshold: int = MALLOC_MMAP_THRESHOLD) -> bool:
+    """Cap glibc's malloc arenas (for the threads started from now on) and fix its mmap threshold; False
+    where malloc is not glibc's."""
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas)) and bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold))
     except (OSError, AttributeError, TypeError):  # no libc found, or one without mallopt (macOS, musl)
         return False
 
@@ -155,7 +162,7 @@ def main(
     # (decoding, DuckDB, fsync); Python's default 5 ms switch interval left the writer waiting for it
     # (ingest benchmark: ~35k -> ~40k spans/s at 0.2 ms).
     sys.setswitchinterval(0.0002)
-    limit_malloc_arenas()  # before the collector starts its threads
+    tune_malloc()  # before the collector starts its threads
     try:
         collector = Collector(config).start()
     except StoreOpenError as exc:

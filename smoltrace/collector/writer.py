@@ -92,9 +92,10 @@ WRITER_SETTINGS = (
 )
 #: DuckDB's memory limit for the store unless the caller sets one: its buffer pool (the file's cached
 #: blocks, the rows committed since the last checkpoint, the deriver's and the queries' working memory)
-#: stays within it. Sized so that the whole collector stays under 500 MB while a firehose of LLM spans
-#: arrives and queries run (bench/query_scale.py, bench/README.md).
-DEFAULT_MEMORY_LIMIT = "192MB"
+#: stays within it. Lower limits keep the collector smaller under a firehose of LLM spans and cost
+#: small-span ingest; 192MB left the whole leaderboard of a 10M-span store out of memory while spans
+#: kept arriving (bench/README.md, "query_scale.py").
+DEFAULT_MEMORY_LIMIT = "256MB"
 
 #: DuckDB keeps the blocks a checkpoint wrote in its buffer pool (the writer never reads them again), so
 #: during a long ingest the pool grows towards the memory limit (+60 MB in 30 s of the ingest benchmark).

@@ -42,12 +42,12 @@ def query(http_url: str, sql: str, **options) -> httpx.Response:
 
 def test_the_store_runs_within_the_default_memory_limit(service):
     """DuckDB's buffer pool (cached blocks, rows not yet checkpointed, the deriver's and the queries'
-    working memory) is what the collector's peak RSS grows with: by default it is held to 192MB
+    working memory) is what the collector's peak RSS grows with: by default it is held to 256MB
     (DuckDB reports it in MiB)."""
     _, _, http_url = service
     response = query(http_url, "SELECT current_setting('memory_limit') AS memory_limit")
     assert response.status_code == 200, response.text
-    assert response.json()["rows"] == [["183.1 MiB"]]
+    assert response.json()["rows"] == [["244.1 MiB"]]
 
 
 def test_a_huge_repeat_is_refused_before_it_runs(service):
