@@ -84,7 +84,8 @@ def tune_malloc(arenas: int = MALLOC_ARENAS, mmap_threshold: int = MALLOC_MMAP_T
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas)) and bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold))
+        results = [libc.mallopt(_M_ARENA_MAX, arenas), libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)]
+        return all(results)  # both set, whichever fails
     except (OSError, AttributeError, TypeError):  # no libc found, or one without mallopt (macOS, musl)
         return False
 
