@@ -34,6 +34,7 @@ Run ``python bench/collector_ingest.py --help`` for the flags; ``bench/README.md
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing as mp
 import os
 import platform
@@ -64,6 +65,7 @@ TEXT_MARKER = "#SEQ####"  # 8 characters, replaced by 8 hex digits
 READY_RE = re.compile(r"OTLP/gRPC (\S+):(\d+)")
 READY_HTTP_RE = re.compile(r"OTLP/HTTP (\S+)")
 COUNT_SPANS_SQL = "SELECT count(*) AS n FROM otel_traces"
+LOG_LINE_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")  # the collector's log lines begin with the time
 STOPPED_RE = re.compile(r"stored (\d+) items in (\d+) commits(?: \(([\d.]+) s deriving facts)?")
 
 
@@ -395,6 +397,17 @@ class CollectorProcess:
             totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
         return totals
 
+    def log_summary(self) -> str:
+        """How many warning and error lines the collector logged, and the first, with the last line of
+        its traceback (the exception) if it has one."""
+        complaints = [line for line in self.stderr_lines if " WARNING " in line or " ERROR " in line]
+        if not complaints:
+            return "0 warning/error lines"
+        first = self.stderr_lines.index(complaints[0])
+        following = list(itertools.takewhile(lambda line: not LOG_LINE_RE.match(line), self.stderr_lines[first + 1 :]))
+        exception = f" ({following[-1].strip()})" if following else ""
+        return f"{len(complaints)} warning/error line(s), the first: {complaints[0]}{exception}"
+
     def stop(self) -> tuple[int, float]:
         """SIGINT (the collector commits, checkpoints and closes); returns (exit code, seconds taken)."""
         t0 = time.monotonic()
@@ -580,6 +593,7 @@ RSS every 2 s MB : {timeline_text}
 commits          : {commits if commits is not None else "?"} ({acked_spans / commits if commits else float("nan"):,.0f} spans/commit on average)
 facts derivation : {f"{derive_s:.1f} s of the deriver's time in all ({derive_s / max(acked_spans, 1) * 1e6:.1f} us/span, thread st-deriver)" if derive_s is not None else "?"}
 stop (SIGINT)    : exit code {exit_code}, {stop_s:.1f} s to flush, checkpoint and close
+collector log    : {collector.log_summary()}
 on disk          : {db_bytes / 1e6:,.1f} MB store + {wal_bytes / 1e6:,.1f} MB WAL = {(db_bytes + wal_bytes) / max(stored, 1):,.0f} bytes/span
 rows             : {stored:,} in otel_traces ({distinct_spans:,} distinct ids) vs {acked_spans:,} spans acked -> {"OK" if rows_ok else "MISMATCH"}
 target           : >= {args.target_spans:,.0f} spans/s: {"MET" if verdict_rate else "NOT MET"}; peak RSS < {args.target_rss_mb:,.0f} MB: {"MET" if verdict_rss else "NOT MET"}

@@ -367,7 +367,7 @@ def measure(args, cloner: Cloner, collector: CollectorProcess, db_path: Path, rn
           f"{peak_before / 1e6:,.0f} MB) < {RSS_TARGET_MB:.0f} MB: {'MET' if rss_mb < RSS_TARGET_MB else 'NOT MET'}")  # fmt: skip
     verdicts.append(rss_mb < RSS_TARGET_MB)
     code, stop_s = collector.stop()
-    print(f"  collector stopped (exit {code}) in {stop_s:.1f} s")
+    print(f"  collector stopped (exit {code}) in {stop_s:.1f} s; its log: {collector.log_summary()}")
 
     # Whole smoltrace-query processes on the file.
     exe = Path(sys.executable).with_name("smoltrace-query")

@@ -40,7 +40,7 @@ class Ingestor:
         digest = request_digest(signal, body)
         if self.writer.is_known(digest):
             return WriteResult(items=0, duplicate=True)
-        self.writer.check_room()  # refuse before spending CPU on decoding a request that cannot be queued
+        self.writer.check_room(signal)  # refuse before spending CPU on decoding a request that cannot be queued
         with self._decode_lanes:
             decoded = decode(signal, body)
         if not decoded.items:

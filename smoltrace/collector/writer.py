@@ -30,6 +30,7 @@ submission to commit. Above half of the bound, acknowledgements wait for DuckDB 
 control: synchronous exporters slow down instead of being refused; ``ack_after_commit`` makes every
 acknowledgement wait for its own commit); at the bound a request is refused at once
 (``QueueFullError``) so that receivers can answer with OTLP's retryable codes instead of piling up memory.
+Spans are refused the same way while the facts deriver is too far behind them (``FactsDeriver.is_behind``).
 
 DuckDB runs without its own WAL (``RECOVERY_MODE no_wal_writes``): the request log replaces it.
 """
@@ -99,9 +100,12 @@ DEFAULT_MEMORY_LIMIT = "256MB"
 
 #: DuckDB keeps the blocks a checkpoint wrote in its buffer pool (the writer never reads them again), so
 #: during a long ingest the pool grows towards the memory limit (+60 MB in 30 s of the ingest benchmark).
-#: Briefly lowering the limit after a checkpoint evicts them, when no read is running (a query could
-#: fail for want of memory during that instant); queries reload what they need from the file.
+#: Briefly lowering the limit after a checkpoint evicts them, when no read and no derivation round is
+#: running (either could fail for want of memory during that instant); queries reload what they need
+#: from the file.
 EVICT_AFTER_CHECKPOINT_LIMIT = "16MB"
+#: While a checkpoint waits for the deriver to end its round, the store stage looks again this often.
+CHECKPOINT_POLL_S = 0.01
 
 #: Checkpoint once the request log holds this much: bounds both the replay after a crash and the rows
 #: DuckDB keeps in memory until they are written to the file.
@@ -137,11 +141,16 @@ QUEUE_ITEM_BYTES = 2048
 
 
 class QueueFullError(Exception):
-    """The writer's queue holds as many items as it may; the client should retry later."""
+    """The collector takes no more now (its queue is full, or its facts are too far behind); the client
+    should retry later."""
 
-    def __init__(self, pending_items: int, limit: int, retry_after_s: int = 1):
-        super().__init__(f"collector queue is full ({pending_items} items pending, limit {limit}); retry later")
+    def __init__(self, reason: str, retry_after_s: int = 1):
+        super().__init__(f"collector {reason}; retry later")
         self.retry_after_s = retry_after_s
+
+
+def queue_full(pending_items: int, limit: int) -> QueueFullError:
+    return QueueFullError(f"queue is full ({pending_items} items pending, limit {limit})")
 
 
 class WriterStoppedError(Exception):
@@ -332,6 +341,7 @@ class StoreWriter:
         self._facts_seq = 0  # last entry this writer added to the facts queue
         self._aligned_rows = 0  # rows of ALIGNED_TABLE committed since the last checkpoint
         self._parts_recorded = True  # smoltrace_stored_parts may hold rows (cleared at the next checkpoint)
+        self._checkpoint_waits = False  # a checkpoint waits for the deriver to end its round
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -458,7 +468,8 @@ class StoreWriter:
         self.stats.replayed_requests += replayed
         if not segments:
             return
-        self._checkpoint_then_delete([s for s in segments if s not in unreplayed])
+        with self.deriver.paused():  # the checkpoint's eviction could fail a round running meanwhile
+            self._checkpoint_then_delete([s for s in segments if s not in unreplayed])
         for segment, what in unreplayed.items():
             kept = keep_aside(segment)
             log.error(
@@ -489,11 +500,17 @@ class StoreWriter:
     def pending_items(self) -> int:
         return self._pending_items
 
-    def check_room(self) -> None:
-        """Raise QueueFullError when the queue is already at its limit (before any request is decoded)."""
+    def check_room(self, signal: str) -> None:
+        """Raise QueueFullError when the queue is already at its limit, or, for spans, when the facts
+        deriver is too far behind them (before any request is decoded)."""
         pending = self._pending_items
         if pending >= self.max_pending_items:
-            raise QueueFullError(pending, self.max_pending_items)
+            raise queue_full(pending, self.max_pending_items)
+        if signal == "traces" and self.deriver.is_behind():
+            deriver = self.deriver
+            raise QueueFullError(
+                f"is behind deriving facts ({deriver.underived_traces} traces waiting, limit {deriver.max_underived_traces})"
+            )
 
     def submit(self, request: DecodedRequest, digest: str, body: bytes) -> Future:
         """Queue a decoded request and its raw bytes; the future resolves to a WriteResult once the
@@ -505,7 +522,7 @@ class StoreWriter:
             # A request bigger than the whole limit is still taken when the queue is empty, so it can
             # never be refused forever; the request size limit bounds it.
             if self._pending_items and self._pending_items + pending.weight > self.max_pending_items:
-                raise QueueFullError(self._pending_items, self.max_pending_items)
+                raise queue_full(self._pending_items, self.max_pending_items)
             self._pending_items += pending.weight
             self._incoming.append(pending)
             self._condition.notify_all()
@@ -632,9 +649,9 @@ class StoreWriter:
                     return None
                 if self._open and self._must_commit_everything():
                     return []
-                timeout = 1.0
+                timeout = CHECKPOINT_POLL_S if self._checkpoint_waits else 1.0
                 if self._open:
-                    timeout = max(0.0, self._partial_since + PARTIAL_ROW_GROUP_WAIT_S - time.monotonic())
+                    timeout = min(timeout, max(0.0, self._partial_since + PARTIAL_ROW_GROUP_WAIT_S - time.monotonic()))
                 if not self._condition.wait(timeout=timeout) or self._due_for_checkpoint():
                     return []
             if self._logged[0].action is not None:
@@ -680,6 +697,13 @@ class StoreWriter:
         if batch and not self._open:
             self._partial_since = time.monotonic()
         self._open.extend(batch)
+        if self._checkpoint_waits:  # for the deriver's round to end (see _checkpoint_if_deriver_idle)
+            if self._must_commit_everything():
+                self._settle(self._commit(EVERYTHING))
+            elif self._pending_items > self.ack_hold_items:  # acknowledgements wait for commits: keep going
+                self._settle(self._commit(WHOLE_ROW_GROUPS))
+            self._checkpoint_if_deriver_idle()
+            return True
         due = self._due_for_checkpoint()
         # While a checkpoint is due, a commit takes the spans to the end of a row group, not past it.
         cap = self._rows_to_end_of_row_groups() if due else None
@@ -688,14 +712,29 @@ class StoreWriter:
             rows = self._rows_to_end_of_row_groups()
             if rows is not None:  # the spans since the last checkpoint (will) fill whole row groups
                 self._settle(self._commit(EVERYTHING, rows))
-                self._checkpoint()
+                self._checkpoint_if_deriver_idle()
             elif (
                 self.request_log.current_bytes >= ALIGN_WAIT_FACTOR * self.checkpoint_log_bytes
                 or time.monotonic() - self._last_checkpoint >= ALIGN_WAIT_FACTOR * self.checkpoint_interval_s
             ):
                 self._settle(self._commit(STARTED_REQUESTS))  # no waiting: part-full row group, whole requests
-                self._checkpoint()
+                self._checkpoint_if_deriver_idle()
         return True
+
+    def _checkpoint_if_deriver_idle(self) -> None:
+        """Checkpoint now if the deriver is between two rounds. Else ask it to hold its next round back,
+        and until the round in progress ends (the next store step, CHECKPOINT_POLL_S from now at the
+        latest, looks again) commit more only when acknowledgements wait for commits (flow control) or
+        a reader waits: a round's working memory and a checkpoint's never add up, and the rows that
+        wait in memory for the checkpoint grow only when the queue would (with LLM spans, one more row
+        group is ~120 MB). The store thread is never blocked by a round itself."""
+        self.deriver.hold_rounds()
+        with self.deriver.paused_if_idle() as deriver_idle:
+            self._checkpoint_waits = not deriver_idle
+            if deriver_idle:
+                self._checkpoint()
+        if deriver_idle:
+            self.deriver.release_rounds()
 
     def _rows_to_end_of_row_groups(self) -> int | None:
         """The most uncommitted rows of ALIGNED_TABLE whose commit leaves the rows since the last
@@ -921,7 +960,7 @@ class StoreWriter:
         if queued:
             self._facts_seq += 1
             self.stats.queued_traces += queued
-            self.deriver.queued(self._facts_seq)
+            self.deriver.queued(self._facts_seq, queued)
         for pending, table_name, start, end in plan:
             pending.committed_rows[table_name] = end
             if table_name == ALIGNED_TABLE:
@@ -995,10 +1034,10 @@ class StoreWriter:
     def _checkpoint_then_delete(self, segments: list[Path], in_background: bool = False) -> None:
         """CHECKPOINT writes every committed row into the store file; only then are ``segments`` (whose
         requests were all committed) no longer needed for recovery. A segment not deleted yet at a crash
-        is harmless: its requests are known as stored and the replay skips them."""
+        is harmless: its requests are known as stored and the replay skips them. Called while no
+        derivation round runs (the eviction after it could fail one)."""
         self._record_stored_parts()
-        with self.deriver.paused():  # DuckDB refuses to checkpoint while another transaction writes
-            self.connection.execute("CHECKPOINT")
+        self.connection.execute("CHECKPOINT")
         self._aligned_rows = 0
         for segment in segments:
             if in_background:

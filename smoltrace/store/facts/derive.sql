@@ -13,24 +13,35 @@
 -- One row per distinct (trace, span): a span stored twice (a retried export with other bytes, a client
 -- that sent it twice) counts once; which copy is kept does not depend on the order of arrival.
 CREATE OR REPLACE TEMP TABLE derive_spans AS
-WITH raw AS MATERIALIZED (  -- one JSON parse per span, and only the small fields kept from it
+WITH parsed AS (  -- one JSON parse per span
     SELECT "TraceId" AS trace_id, "SpanId" AS span_id, "ParentSpanId" AS parent_span_id,
            "SpanName" AS span_name, "Timestamp" AS start_time, "Duration" AS duration_ns,
            "StatusCode" AS status_code, "StatusMessage" AS status_message,
-           hash("SpanAttributes") AS attributes_hash,
+           "SpanAttributes" AS span_attributes, hash("SpanAttributes") AS attributes_hash,
            json_extract_string("SpanAttributes", [
                '$."openinference.span.kind"', '$."gen_ai.operation.name"',
                '$."llm.model_name"', '$."gen_ai.request.model"',
                '$."llm.token_count.prompt"', '$."gen_ai.usage.input_tokens"',
                '$."llm.token_count.completion"', '$."gen_ai.usage.output_tokens"',
                '$."tool.name"', '$."gen_ai.tool.name"', '$."output.value"'
-           ]) AS f,
-           -- kept whole only for the spans whose other attributes are read below (task and run spans,
-           -- tool calls): an LLM span's attributes hold the whole conversation
-           CASE WHEN "SpanName" LIKE 'smoltrace.%' OR semantic_kind_of(f[1], f[2]) = 'TOOL'
-                THEN "SpanAttributes" END AS attributes
+           ]) AS f
     FROM otel_traces
     WHERE "TraceId" IN (SELECT trace_id FROM derive_trace_ids) AND "TraceId" BETWEEN $lo AND $hi
+),
+raw AS MATERIALIZED (  -- only small fields are kept: an LLM span's attributes and output are large
+    SELECT trace_id, span_id, parent_span_id, span_name, start_time, duration_ns, status_code, status_message,
+           attributes_hash,
+           semantic_kind_of(f[1], f[2]) AS semantic_kind,
+           coalesce(f[3], f[4]) AS model_name,
+           coalesce(TRY_CAST(f[5] AS BIGINT), TRY_CAST(f[6] AS BIGINT)) AS prompt_tokens,
+           coalesce(TRY_CAST(f[7] AS BIGINT), TRY_CAST(f[8] AS BIGINT)) AS completion_tokens,
+           coalesce(f[9], f[10], span_name) AS tool_name,
+           f[11] LIKE 'Execution logs:%' AS output_is_execution_log,
+           -- kept whole only for the spans whose other attributes are read below (task and run spans,
+           -- tool calls)
+           CASE WHEN span_name LIKE 'smoltrace.%' OR semantic_kind_of(f[1], f[2]) = 'TOOL'
+                THEN span_attributes END AS attributes
+    FROM parsed
 ),
 copies AS (  -- spans stored more than once (rare): only these pay for choosing a copy
     SELECT trace_id, span_id FROM raw GROUP BY ALL HAVING count(*) > 1
@@ -44,17 +55,12 @@ distinct_spans AS (
      ) = 1)
 )
 SELECT trace_id, span_id, parent_span_id, span_name, start_time, duration_ns, status_code, status_message,
-       semantic_kind_of(f[1], f[2]) AS semantic_kind,
-       attributes,
-       coalesce(f[3], f[4]) AS model_name,
-       coalesce(TRY_CAST(f[5] AS BIGINT), TRY_CAST(f[6] AS BIGINT)) AS prompt_tokens,
-       coalesce(TRY_CAST(f[7] AS BIGINT), TRY_CAST(f[8] AS BIGINT)) AS completion_tokens,
-       coalesce(f[9], f[10], span_name) AS tool_name,
+       semantic_kind, attributes, model_name, prompt_tokens, completion_tokens, tool_name,
        -- An agent step that ran code: a CodeAgent step's observations begin with "Execution logs:", or
        -- its code failed while running (smolagents' AgentExecutionError; a parsing error ran nothing).
        -- smolagents records either as a python_interpreter call. NULL for spans that are not steps.
        CASE WHEN span_name LIKE 'Step %'
-            THEN coalesce(f[11] LIKE 'Execution logs:%', false)
+            THEN coalesce(output_is_execution_log, false)
                  OR coalesce(status_message LIKE 'AgentExecutionError%', false)
        END AS ran_code
 FROM distinct_spans;
