@@ -13,10 +13,11 @@ queues its trace again (its trace is then known: queued or derived), so it is de
 The queue is durable with the spans: after a crash, the next start derives what is left.
 
 Readers through the collector wait for the derivation of everything committed before their call
-(``wait_until_derived``), so a run's own summary sees every task it just exported. The writer's
-checkpoints do not wait for a round (DuckDB lets CHECKPOINT run beside this open transaction); when the
-deriver falls behind anyway, its rounds grow (cheaper per span) and, past MAX_UNDERIVED_TRACES, the
-collector refuses new spans until it catches up (``is_behind``).
+(``wait_until_derived``), so a run's own summary sees every task it just exported. A checkpoint runs
+between two rounds: the writer holds the next round back (``hold_rounds``) and takes the deriver's lock
+once the round in progress ends (``paused_if_idle``), without blocking on it. When the deriver falls
+behind, its rounds grow (cheaper per span) and, past MAX_UNDERIVED_TRACES, the collector refuses new
+spans until it catches up (``is_behind``).
 """
 
 from __future__ import annotations

@@ -105,6 +105,7 @@ def test_spans_are_refused_while_the_facts_are_far_behind_and_taken_again_once_t
     with Collector.embedded(db_path=store_path) as collector:
         client = RawOTLPClient(collector.grpc_endpoint)
         deriver = collector.writer.deriver
+        assert deriver.max_underived_traces == 16_000  # the default, as the README says
         deriver.max_underived_traces = 3
         with deriver.paused():  # the deriver derives nothing meanwhile
             for index in range(4):
