@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import sys
 import threading
@@ -12,13 +11,11 @@ from pathlib import Path
 import click
 
 from smoltrace.collector import Collector, CollectorConfig
+from smoltrace.collector.sizes import parse_size
 from smoltrace.collector.writer import DEFAULT_MEMORY_LIMIT
 from smoltrace.store.database import DB_ENV_VAR, default_db_path
 from smoltrace.store.open_errors import StoreOpenError
 
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
-          "tib": 2**40}  # fmt: skip
 #: ``--process-memory-limit auto``: the process's data size once ready, plus the store's memory limit,
 #: plus this much for requests in flight, query results and the facts deriver. Generous on purpose: the
 #: data size counts address space DuckDB's allocator keeps after freeing it, and with 2 GiB a 1M-span
@@ -33,15 +30,21 @@ MALLOC_ARENAS = 2
 #: a few MB (its body, its decoded columns) are cut from the heap, and the holes they leave between
 #: long-lived allocations (DuckDB's metadata) stay in the process (bench/README.md, "query_scale.py").
 MALLOC_MMAP_THRESHOLD = 1 << 20
+#: ``--process-memory-limit`` settings that are not sizes: auto, then the ways of saying "no limit".
+NO_SIZE_SETTINGS = ("auto", "0", "off", "none")
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter numbers (malloc.h)
 _M_ARENA_MAX = -8
 
 
-def parse_size(text: str) -> int:
-    match = _SIZE.fullmatch(text.strip())
-    if not match:
-        raise click.BadParameter(f"{text!r} is not a size such as '4GB' or '512MiB'")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+def check_size(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A size flag, checked before anything starts (``--process-memory-limit`` also takes auto and 0)."""
+    if param.name == "process_memory_limit" and value.strip().lower() in NO_SIZE_SETTINGS:
+        return value
+    try:
+        parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def _data_size() -> int:
@@ -57,7 +60,7 @@ def limit_process_memory(setting: str, memory_limit: str) -> str | None:
     """Cap the process's data size (RLIMIT_DATA), so that no query can take the machine's memory:
     DuckDB builds some values outside its own memory limit (a query answered 'Out of Memory Error'
     instead of growing the collector to 8 GB). Returns what was set, for the ready line."""
-    if setting.strip().lower() in ("0", "off", "none"):
+    if setting.strip().lower() in NO_SIZE_SETTINGS[1:]:
         return None
     try:
         import resource
@@ -109,17 +112,17 @@ def tune_malloc(arenas: int = MALLOC_ARENAS, mmap_threshold: int = MALLOC_MMAP_T
                    "for DuckDB to catch up; at the limit, new requests are refused with a retryable code. A request "
                    "counts as its items or as its decoded size in 2 KB units, whichever is more, so the queue "
                    "holds at most ~64 MB by default, however large the spans.")  # fmt: skip
-@click.option("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
+@click.option("--memory-limit", default=DEFAULT_MEMORY_LIMIT, callback=check_size,
               help="DuckDB memory limit for the store (ingest, the facts deriver and queries): DuckDB's cache of "
                    "the file's blocks stays within it, and a query needing more spills to disk or fails with "
                    "'Out of Memory Error'. The views read small derived tables, so queries need little. Lower keeps the "
-                   "collector smaller under large spans and costs ingest (224MB: 20-40 MB less, ~11% fewer small "
-                   "spans/s, see bench/README.md).")  # fmt: skip
+                   "collector smaller under large spans and costs some ingest; too low, and large queries run out of "
+                   "memory (bench/README.md).")  # fmt: skip
 @click.option("--ack-after-commit", is_flag=True, default=False,
               help="Answer an export only once its rows are committed to DuckDB, not as soon as the request "
                    "log holds it. Both are durable and every query sees acknowledged data either way; this one "
                    "is slower under load (ingest benchmark, 2 cores, interleaved: 34-38k instead of 50-57k spans/s).")  # fmt: skip
-@click.option("--process-memory-limit", default="auto",
+@click.option("--process-memory-limit", default="auto", callback=check_size,
               help="Largest data size of the collector's process (RLIMIT_DATA): beyond it an allocation fails "
                    "(a query gets 'Out of Memory Error') instead of the machine running out of memory. auto: "
                    "the size once ready + --memory-limit + 8 GiB; 0: no limit.")  # fmt: skip

@@ -11,13 +11,15 @@
    DuckDB then compresses them and writes them to the file at commit, where a smaller transaction is
    copied into the table and compressed by the next CHECKPOINT (~40% less DuckDB work). So a request's
    rows may span two commits; the rows short of a row group wait (``PARTIAL_ROW_GROUP_WAIT_S`` at most)
-   and are committed at once when a reader waits for them. A request counts as committed once all its
-   rows are. Every ``checkpoint_log_bytes`` of log (and every ``checkpoint_interval_s``) it starts a new
-   log segment, runs CHECKPOINT (every committed row is written into the store file) and deletes the
-   segments whose requests were all committed before that checkpoint. A checkpoint during a stream of
-   spans waits until the spans committed since the last one fill whole row groups (``ALIGNED_TABLE``);
-   the requests it then stores in part are recorded in ``smoltrace_stored_parts``, so that a restart
-   replays only their other rows.
+   and are committed at once when a reader waits for them. Spans that follow such a commit first fill
+   the row group it left open, in a commit of their own, so that no part-full row group lies before
+   the whole ones DuckDB writes (the next checkpoint would read those back to merge them). A request
+   counts as committed once all its rows are. Every ``checkpoint_log_bytes`` of log (and every
+   ``checkpoint_interval_s``) it starts a new log segment, runs CHECKPOINT (every committed row is written
+   into the store file) and deletes the segments whose requests were all committed before that
+   checkpoint. A checkpoint during a stream of spans waits until the spans committed since the last one
+   fill whole row groups (``ALIGNED_TABLE``); the requests it then stores in part are recorded in
+   ``smoltrace_stored_parts``, so that a restart replays only their other rows.
 
 Why two stages: a commit, and a CHECKPOINT (its fsync of the store file), no longer hold up the
 acknowledgements, so clients keep sending while DuckDB works and the store stage gets large batches
@@ -40,7 +42,6 @@ from __future__ import annotations
 import collections
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -55,6 +56,7 @@ from smoltrace.collector import thread_names
 from smoltrace.collector.decode import DecodedRequest, OTLPDecodeError, decode
 from smoltrace.collector.deriver import FactsDeriver
 from smoltrace.collector.request_log import Damage, RequestLog, keep_aside, read_segment, request_digest
+from smoltrace.collector.sizes import parse_size
 from smoltrace.store import database, facts
 from smoltrace.store.open_errors import check_store_name, explain_open_error
 
@@ -96,7 +98,7 @@ WRITER_SETTINGS = (
 #: stays within it. Lower limits keep the collector smaller under a firehose of LLM spans and cost
 #: small-span ingest; 192MB left the whole leaderboard of a 10M-span store out of memory while spans
 #: kept arriving (bench/README.md, "query_scale.py").
-DEFAULT_MEMORY_LIMIT = "256MB"
+DEFAULT_MEMORY_LIMIT = "224MB"
 
 #: DuckDB keeps the blocks a checkpoint wrote in its buffer pool (the writer never reads them again), so
 #: during a long ingest the pool grows towards the memory limit (+60 MB in 30 s of the ingest benchmark).
@@ -285,8 +287,7 @@ class StoreWriter:
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         ack_after_commit: bool = False,
     ):
-        if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit):
-            raise ValueError(f"memory limit {memory_limit!r} is not a size such as '192MB' or '1GiB'")
+        parse_size(memory_limit)  # ValueError: not a size DuckDB takes
         self.memory_limit = memory_limit
         self.db_path = Path(db_path)
         self.max_pending_items = max_pending_items
@@ -647,11 +648,13 @@ class StoreWriter:
             while not self._logged:
                 if self._stopping and self._log_finished:
                     return None
-                if self._open and self._must_commit_everything():
+                if self._open and self._must_commit_everything() and not self._checkpoint_waits:
                     return []
-                timeout = CHECKPOINT_POLL_S if self._checkpoint_waits else 1.0
+                timeout = 1.0
                 if self._open:
                     timeout = min(timeout, max(0.0, self._partial_since + PARTIAL_ROW_GROUP_WAIT_S - time.monotonic()))
+                if self._checkpoint_waits:  # look again soon, whatever waits to be committed
+                    timeout = CHECKPOINT_POLL_S
                 if not self._condition.wait(timeout=timeout) or self._due_for_checkpoint():
                     return []
             if self._logged[0].action is not None:
@@ -698,8 +701,9 @@ class StoreWriter:
             self._partial_since = time.monotonic()
         self._open.extend(batch)
         if self._checkpoint_waits:  # for the deriver's round to end (see _checkpoint_if_deriver_idle)
-            if self._must_commit_everything():
-                self._settle(self._commit(EVERYTHING))
+            if self._must_commit_everything():  # but not past whole row groups if it waits for them
+                aligned = self._aligned_rows % database.ROW_GROUP_SIZE == 0
+                self._settle(self._commit(EVERYTHING, (self._rows_to_end_of_row_groups() or 0) if aligned else None))
             elif self._pending_items > self.ack_hold_items:  # acknowledgements wait for commits: keep going
                 self._settle(self._commit(WHOLE_ROW_GROUPS))
             self._checkpoint_if_deriver_idle()
@@ -891,25 +895,49 @@ class StoreWriter:
         if aligned_cap is not None and ALIGNED_TABLE in quota:
             quota[ALIGNED_TABLE] = min(quota[ALIGNED_TABLE], aligned_cap)
         if any(quota.values()):
-            plan: list[tuple[_Pending, str, int, int]] = []  # (request, table, first row, end row)
-            for pending in self._open:
-                for table_name in pending.request.tables:
-                    rows = min(pending.uncommitted_rows(table_name), quota.get(table_name, 0))
-                    if rows:
-                        start = pending.committed_rows.get(table_name, 0)
-                        plan.append((pending, table_name, start, start + rows))
-                        quota[table_name] -= rows
-            try:
-                self._write(plan)
-            except Exception as exc:
-                log.debug("store write failed, retrying request by request: %s", exc)
-                for pending in _requests_in(plan):
-                    self._commit_alone(pending)
+            for part in self._split_at_open_row_group(quota):
+                self._write_quota(part)
+                if self._store_failure is not None:  # DuckDB's database is invalid now: _commit reopens it
+                    break
             self._partial_since = time.monotonic()
         committed = []
         while self._open and self._open[0].fully_committed:
             committed.append(self._open.popleft())
         return committed
+
+    def _split_at_open_row_group(self, quota: dict[str, int]) -> list[dict[str, int]]:
+        """The commits that take ``quota``: two when ALIGNED_TABLE has an open row group (one that the
+        rows since the last checkpoint have started) and ``quota`` holds a whole row group of it. DuckDB
+        writes a transaction's whole row groups straight to the file, after the table's open row group,
+        which then stays part-full; the next checkpoint merges them again, reading the written ones
+        back (with LLM spans, the collector's memory peak: bench/README.md, "query_scale.py"). Completed
+        by a commit of its own first, the open row group ends where the written ones start."""
+        to_end = -self._aligned_rows % database.ROW_GROUP_SIZE
+        rows = quota.get(ALIGNED_TABLE, 0)
+        if not to_end or rows < database.ROW_GROUP_SIZE:
+            return [quota]
+        return [{ALIGNED_TABLE: to_end}, {**quota, ALIGNED_TABLE: rows - to_end}]
+
+    def _write_quota(self, quota: dict[str, int]) -> None:
+        """One transaction with ``quota`` rows per table of the open requests, in log order; if DuckDB
+        refuses it, each request involved is committed alone (``_commit_alone``)."""
+        if not any(quota.values()):
+            return
+        quota = dict(quota)
+        plan: list[tuple[_Pending, str, int, int]] = []  # (request, table, first row, end row)
+        for pending in self._open:
+            for table_name in pending.request.tables:
+                rows = min(pending.uncommitted_rows(table_name), quota.get(table_name, 0))
+                if rows:
+                    start = pending.committed_rows.get(table_name, 0)
+                    plan.append((pending, table_name, start, start + rows))
+                    quota[table_name] -= rows
+        try:
+            self._write(plan)
+        except Exception as exc:
+            log.debug("store write failed, retrying request by request: %s", exc)
+            for pending in _requests_in(plan):
+                self._commit_alone(pending)
 
     def _rows_to_commit(self, scope: str) -> dict[str, int]:
         """Per table, how many of the open requests' uncommitted rows the next commit takes."""
@@ -924,7 +952,10 @@ class StoreWriter:
             return dict(uncommitted)
         if scope == STARTED_REQUESTS:
             return through_started
-        return {name: rows - rows % database.ROW_GROUP_SIZE for name, rows in uncommitted.items()}
+        whole = {name: rows - rows % database.ROW_GROUP_SIZE for name, rows in uncommitted.items()}
+        if ALIGNED_TABLE in whole:  # its open row group's end first (see _split_at_open_row_group)
+            whole[ALIGNED_TABLE] = self._rows_to_end_of_row_groups() or 0
+        return whole
 
     def _write(self, plan: list[tuple[_Pending, str, int, int]]) -> None:
         """One transaction: the planned row ranges, one Arrow append per table, and the digests of the

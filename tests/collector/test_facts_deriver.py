@@ -16,6 +16,7 @@ import httpx
 import pytest
 from google.rpc import error_details_pb2
 from otlp_requests import RawOTLPClient, gauge_request, trace_request
+from store_layout import ROW_GROUP_ROWS_SQL
 
 from smoltrace.collector import Collector
 from smoltrace.collector import deriver as deriver_module
@@ -99,6 +100,36 @@ def test_a_checkpoint_waits_for_the_end_of_a_derivation_round_without_blocking_t
     finally:
         writer.stop()
     assert read(store_path, TASK_FACTS_SQL) == [("run-1", "t1"), ("run-1", "t2")]
+
+
+def test_a_checkpoint_that_waits_for_a_round_still_stores_whole_row_groups(store_path, slow_round):
+    """A reader that comes while the checkpoint waits gets no spans past the row groups that the
+    checkpoint will store: a part-full one would be read back by the next checkpoint to merge it with
+    what follows (~100 MB with LLM spans). The reader gets them once the round and the checkpoint end."""
+    entered, release = slow_round
+    writer = StoreWriter(store_path)
+    writer.start()
+    try:
+        submit(writer, task_request("t1")).result(5)
+        assert writer.wait_until_stored(5)
+        assert entered.wait(5)  # the round has written its facts and has not committed
+        submit(writer, trace_request(n_spans=8191)).result(5)
+        assert writer.wait_until_stored(5)  # one whole row group since the last checkpoint
+        checkpoints = writer.stats.checkpoints
+        writer.checkpoint_log_bytes = 1  # a checkpoint is due, and waits for the round
+        submit(writer, trace_request(n_spans=100)).result(5)
+
+        assert not writer.wait_until_stored(0.5)  # the 100 spans would start a row group
+        assert writer.stats.checkpoints == checkpoints
+        assert read_through(writer, SPANS_SQL, wait_s=0) == [(8192,)]
+
+        release.set()
+        assert writer.wait_until_stored(5)
+        assert writer.stats.checkpoints > checkpoints
+        assert read_through(writer, SPANS_SQL) == [(8292,)]
+    finally:
+        writer.stop()
+    assert read(store_path, ROW_GROUP_ROWS_SQL) == [(8192,), (100,)]
 
 
 def test_spans_are_refused_while_the_facts_are_far_behind_and_taken_again_once_they_caught_up(store_path):

@@ -3,7 +3,8 @@
 A transaction that appends at least a row group is compressed and written to the file by DuckDB at
 commit; a smaller one is copied into the table and compressed again at the next CHECKPOINT. So the
 writer commits a backlog as whole row groups (a request's rows may span two commits), commits the rest
-when a reader waits for it or after PARTIAL_ROW_GROUP_WAIT_S, and checkpoints when the spans since the
+when a reader waits for it or after PARTIAL_ROW_GROUP_WAIT_S (the next spans first fill the row group
+that this leaves open, in a commit of their own), and checkpoints when the spans since the
 last checkpoint fill whole row groups, recording the requests it stores in part so that a restart
 stores only the rest of them.
 """
@@ -15,6 +16,7 @@ import time
 import duckdb
 import pytest
 from otlp_requests import trace_request
+from store_layout import ROW_GROUP_ROWS_SQL
 
 from smoltrace.collector import writer as writer_module
 from smoltrace.collector.decode import decode
@@ -23,11 +25,6 @@ from smoltrace.collector.writer import StoreWriter
 from smoltrace.store.database import ROW_GROUP_SIZE, request_log_segments
 
 SPAN_COUNTS_SQL = 'SELECT count(*), count(DISTINCT "SpanId") FROM otel_traces'
-# Rows per row group of otel_traces, in file order (a row group may hold several segments per column).
-ROW_GROUP_ROWS_SQL = (
-    "SELECT sum(count) FROM pragma_storage_info('otel_traces') WHERE column_path = '[0]' "
-    "GROUP BY row_group_id ORDER BY row_group_id"
-)
 
 
 def submit(writer, n_spans):
@@ -89,6 +86,31 @@ def test_a_backlog_is_committed_as_whole_row_groups_and_the_rest_when_read(write
 
     writer.stop()
     assert counts(store_path) == ((18000, 18000), [8192, 8192, 1616])
+
+
+def test_whole_row_groups_after_a_part_full_one_start_where_it_ends(writer, store_path, monkeypatch):
+    """Spans committed short of a row group (a reader waited for them) leave it open. The next backlog
+    first fills it, in a commit of its own, then commits whole row groups (DuckDB writes those to the
+    file at commit). Else the part-full row group would stay before the written ones, and the next
+    checkpoint would read them back to merge them: ~100 MB more memory with LLM spans."""
+    monkeypatch.setattr(writer_module, "PARTIAL_ROW_GROUP_WAIT_S", 60.0)
+    submit(writer, 3000).result(5)
+    with writer.cursor(wait_s=30) as cursor:
+        assert cursor.execute(SPAN_COUNTS_SQL).fetchone() == (3000, 3000)
+    assert writer.stats.commits == 1
+
+    for future in [submit(writer, 7000) for _ in range(2)]:  # 14,000 spans
+        future.result(5)
+    # 5,192 spans fill the open row group, then one whole row group; the last 616 spans of the second
+    # request wait for more (the request is pending until all its rows are committed).
+    wait_for(lambda: writer.stats.commits == 3)
+    time.sleep(0.3)
+    assert (writer.stats.commits, writer.stats.items, writer.pending_items) == (3, 10000, 7000)
+
+    with writer.cursor(wait_s=30) as cursor:
+        assert [n for (n,) in cursor.execute(ROW_GROUP_ROWS_SQL).fetchall()] == [8192, 8192, 616]
+    writer.stop()
+    assert counts(store_path) == ((17000, 17000), [8192, 8192, 616])
 
 
 def test_rows_short_of_a_row_group_are_committed_after_the_wait(writer, monkeypatch):

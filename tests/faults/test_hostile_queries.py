@@ -42,13 +42,13 @@ def query(http_url: str, sql: str, **options) -> httpx.Response:
 
 def test_the_store_runs_within_the_default_memory_limit_and_spills_next_to_the_store(service):
     """DuckDB's buffer pool (cached blocks, rows not yet checkpointed, the deriver's and the queries'
-    working memory) is what the collector's peak RSS grows with: by default it is held to 256MB
+    working memory) is what the collector's peak RSS grows with: by default it is held to 224MB
     (DuckDB reports it in MiB), and what does not fit goes to a temporary folder next to the store."""
     process, _, http_url = service
     db_path = process.args[process.args.index("--db") + 1]
     response = query(http_url, "SELECT current_setting('memory_limit'), current_setting('temp_directory')")
     assert response.status_code == 200, response.text
-    assert response.json()["rows"] == [["244.1 MiB", f"{db_path}.tmp"]]
+    assert response.json()["rows"] == [["213.6 MiB", f"{db_path}.tmp"]]
 
 
 def test_a_huge_repeat_is_refused_before_it_runs(service):

@@ -1,5 +1,6 @@
 """A store that cannot be opened is one line saying why, never a traceback: locked by another process,
-a name DuckDB reserves, an empty or corrupt file. A path with an apostrophe simply works."""
+a name DuckDB reserves, an empty or corrupt file. A path with an apostrophe simply works. A memory flag
+that is not a size is a usage error before anything starts."""
 
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import grpc
 import pytest
 from fault_tools import COLLECTOR_BIN, EVAL_BIN, start_collector
 
+from smoltrace.collector.sizes import parse_size
 from smoltrace.store.run_deletion import compact
 from tests.collector.otlp_requests import RawOTLPClient, trace_request
 
@@ -78,3 +80,23 @@ def test_a_store_path_with_an_apostrophe_works(tmp_path):
     assert before > 0 and after > 0
     with duckdb.connect(str(db_path), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM otel_traces").fetchone() == (4,)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--memory-limit", "banana"), ("--memory-limit", "256"), ("--process-memory-limit", "lots")]
+)
+def test_a_memory_flag_that_is_not_a_size_is_a_usage_error(tmp_path, flag, value):
+    result = subprocess.run([COLLECTOR_BIN, "--db", str(tmp_path / "s.duckdb"), flag, value],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '{flag}': '{value}' is not a size such as '224MB' or '1GiB'"
+    )
+    assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_memory_sizes_take_duckdb_units_in_any_case():
+    assert parse_size("100mb") == 100_000_000
+    assert parse_size("1.5 GiB") == 3 * 2**29
+    with pytest.raises(ValueError, match=r"^'12 parsecs' is not a size such as '224MB' or '1GiB'$"):
+        parse_size("12 parsecs")
