@@ -30,15 +30,15 @@ MALLOC_ARENAS = 2
 #: a few MB (its body, its decoded columns) are cut from the heap, and the holes they leave between
 #: long-lived allocations (DuckDB's metadata) stay in the process (bench/README.md, "query_scale.py").
 MALLOC_MMAP_THRESHOLD = 1 << 20
-#: ``--process-memory-limit`` settings that are not sizes: auto, then the ways of saying "no limit".
-NO_SIZE_SETTINGS = ("auto", "0", "off", "none")
+#: ``--process-memory-limit`` settings that mean "no limit" (besides sizes and auto).
+NO_LIMIT_SETTINGS = ("0", "off", "none")
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter numbers (malloc.h)
 _M_ARENA_MAX = -8
 
 
 def check_size(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """A size flag, checked before anything starts (``--process-memory-limit`` also takes auto and 0)."""
-    if param.name == "process_memory_limit" and value.strip().lower() in NO_SIZE_SETTINGS:
+    if param.name == "process_memory_limit" and value.strip().lower() in ("auto", *NO_LIMIT_SETTINGS):
         return value
     try:
         parse_size(value)
@@ -60,7 +60,7 @@ def limit_process_memory(setting: str, memory_limit: str) -> str | None:
     """Cap the process's data size (RLIMIT_DATA), so that no query can take the machine's memory:
     DuckDB builds some values outside its own memory limit (a query answered 'Out of Memory Error'
     instead of growing the collector to 8 GB). Returns what was set, for the ready line."""
-    if setting.strip().lower() in NO_SIZE_SETTINGS[1:]:
+    if setting.strip().lower() in NO_LIMIT_SETTINGS:
         return None
     try:
         import resource

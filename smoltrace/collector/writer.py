@@ -701,9 +701,9 @@ class StoreWriter:
             self._partial_since = time.monotonic()
         self._open.extend(batch)
         if self._checkpoint_waits:  # for the deriver's round to end (see _checkpoint_if_deriver_idle)
-            if self._must_commit_everything():  # but not past whole row groups if it waits for them
+            if self._must_commit_everything():  # but not past the whole row groups it waits for, if any
                 aligned = self._aligned_rows % database.ROW_GROUP_SIZE == 0
-                self._settle(self._commit(EVERYTHING, (self._rows_to_end_of_row_groups() or 0) if aligned else None))
+                self._settle(self._commit(EVERYTHING, self._rows_to_end_of_row_groups() if aligned else None))
             elif self._pending_items > self.ack_hold_items:  # acknowledgements wait for commits: keep going
                 self._settle(self._commit(WHOLE_ROW_GROUPS))
             self._checkpoint_if_deriver_idle()
