@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -71,6 +72,15 @@ MAX_QUERY_THREADS = 16
 #: Seconds an answer may come after its query's time limit: then it goes (408) even if DuckDB has not
 #: returned yet (it checks its interrupt between vectors only).
 ANSWER_GRACE_S = 1.0
+
+#: DuckDB's buffer pool refusing a query the memory it asks for. DuckDB's advice that follows (SET
+#: memory_limit) is not the client's to take, so the answer says what is; the process memory limit's
+#: refusal reads 'Allocation failure' instead and is passed on as it is.
+BUFFER_POOL_FULL_RE = re.compile(r"^Out of Memory Error: failed to allocate .* used\)$")
+OUT_OF_MEMORY_HINT = (
+    "{first_line}: the query needs more than what ingest leaves of the collector's DuckDB memory limit "
+    "({memory_limit}); ask for less (one run, fewer rows) or start the collector with a larger --memory-limit"
+)
 
 #: Query-string names of ``/api/views/{name}`` that are options, not column filters.
 VIEW_OPTIONS = frozenset({"limit", "order_by", "format", "timeout_s"})
@@ -224,6 +234,12 @@ class QueryAPI:
                 raise readonly.QueryTimeout(timeout_s) from None  # the client's limit, not what was left
             except MemoryError:
                 raise BadRequest("the query needed more memory than the collector allows") from None
+            except duckdb.OutOfMemoryException as exc:
+                first_line = str(exc).strip().splitlines()[0]
+                if not BUFFER_POOL_FULL_RE.match(first_line):
+                    raise
+                hint = OUT_OF_MEMORY_HINT.format(first_line=first_line, memory_limit=self.collector.config.memory_limit)
+                raise BadRequest(hint) from None
             finally:
                 cursor.close()
         finally:

@@ -1,4 +1,4 @@
-"""Sizes as the collector's memory flags take them, in DuckDB's notation ('224MB', '1GiB', '512 mib')."""
+"""Sizes as the collector's memory flags take them, in DuckDB's notation ('192MB', '1GiB', '512 mib')."""
 
 from __future__ import annotations
 
@@ -13,5 +13,5 @@ def parse_size(text: str) -> int:
     """Bytes in ``text``; ValueError naming the text when it is not a size."""
     match = _SIZE.fullmatch(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not a size such as '224MB' or '1GiB'")
+        raise ValueError(f"{text!r} is not a size such as '192MB' or '1GiB'")
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])

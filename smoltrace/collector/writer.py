@@ -95,10 +95,11 @@ WRITER_SETTINGS = (
 )
 #: DuckDB's memory limit for the store unless the caller sets one: its buffer pool (the file's cached
 #: blocks, the rows committed since the last checkpoint, the deriver's and the queries' working memory)
-#: stays within it. Lower limits keep the collector smaller under a firehose of LLM spans and cost
-#: small-span ingest; 192MB left the whole leaderboard of a 10M-span store out of memory while spans
-#: kept arriving (bench/README.md, "query_scale.py").
-DEFAULT_MEMORY_LIMIT = "224MB"
+#: stays within it. Lower limits keep the collector smaller while it answers queries under a firehose of
+#: LLM spans and cost some small-span ingest; a whole-store query that needs more than what ingest leaves
+#: fails with 'Out of Memory Error' (the whole leaderboard of a 10M-span store while spans keep
+#: arriving: bench/README.md, "query_scale.py").
+DEFAULT_MEMORY_LIMIT = "192MB"
 
 #: DuckDB keeps the blocks a checkpoint wrote in its buffer pool (the writer never reads them again), so
 #: during a long ingest the pool grows towards the memory limit (+60 MB in 30 s of the ingest benchmark).

@@ -42,13 +42,13 @@ def query(http_url: str, sql: str, **options) -> httpx.Response:
 
 def test_the_store_runs_within_the_default_memory_limit_and_spills_next_to_the_store(service):
     """DuckDB's buffer pool (cached blocks, rows not yet checkpointed, the deriver's and the queries'
-    working memory) is what the collector's peak RSS grows with: by default it is held to 224MB
+    working memory) is what the collector's peak RSS grows with: by default it is held to 192MB
     (DuckDB reports it in MiB), and what does not fit goes to a temporary folder next to the store."""
     process, _, http_url = service
     db_path = process.args[process.args.index("--db") + 1]
     response = query(http_url, "SELECT current_setting('memory_limit'), current_setting('temp_directory')")
     assert response.status_code == 200, response.text
-    assert response.json()["rows"] == [["213.6 MiB", f"{db_path}.tmp"]]
+    assert response.json()["rows"] == [["183.1 MiB", f"{db_path}.tmp"]]
 
 
 def test_a_huge_repeat_is_refused_before_it_runs(service):
@@ -86,6 +86,26 @@ def test_a_value_built_past_the_guard_is_answered_in_time_and_bounded_by_the_pro
     time.sleep(15)  # DuckDB gives the thread back once the allocation fails
     assert status_kib(process.pid, "VmHWM") < limit_kib
     assert query(http_url, "SELECT count(*) AS n FROM otel_traces").json()["rows"] == [[8]]
+
+
+def test_a_query_past_the_memory_limit_is_told_what_to_change_and_the_collector_goes_on(tmp_path):
+    """DuckDB's buffer pool refuses a query that cannot spill (a list per group): the answer names the
+    collector's limit and the flag, not DuckDB's advice to SET a memory limit, which a client cannot."""
+    process, endpoint, http_url = start_collector(tmp_path / "store.duckdb", "--memory-limit", "32MB")
+    try:
+        response = query(http_url, "SELECT len(list(i)) FROM range(20000000) t(i) GROUP BY i % 3")
+        assert response.status_code == 400
+        assert re.fullmatch(
+            r"Out of Memory Error: failed to allocate data of size [\d.]+ \w+ \([\d.]+ \w+/[\d.]+ \w+ used\): "
+            r"the query needs more than what ingest leaves of the collector's DuckDB memory limit \(32MB\); "
+            r"ask for less \(one run, fewer rows\) or start the collector with a larger --memory-limit",
+            response.json()["error"],
+        ), response.text
+        assert RawOTLPClient(endpoint).export("traces", trace_request(4).SerializeToString())[0] == grpc.StatusCode.OK
+        assert query(http_url, "SELECT count(*) FROM otel_traces").json()["rows"] == [[4]]
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "arrow"])

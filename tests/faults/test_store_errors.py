@@ -90,7 +90,7 @@ def test_a_memory_flag_that_is_not_a_size_is_a_usage_error(tmp_path, flag, value
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == (
-        f"Error: Invalid value for '{flag}': '{value}' is not a size such as '224MB' or '1GiB'"
+        f"Error: Invalid value for '{flag}': '{value}' is not a size such as '192MB' or '1GiB'"
     )
     assert not (tmp_path / "s.duckdb").exists()
 
@@ -98,5 +98,5 @@ def test_a_memory_flag_that_is_not_a_size_is_a_usage_error(tmp_path, flag, value
 def test_memory_sizes_take_duckdb_units_in_any_case():
     assert parse_size("100mb") == 100_000_000
     assert parse_size("1.5 GiB") == 3 * 2**29
-    with pytest.raises(ValueError, match=r"^'12 parsecs' is not a size such as '224MB' or '1GiB'$"):
+    with pytest.raises(ValueError, match=r"^'12 parsecs' is not a size such as '192MB' or '1GiB'$"):
         parse_size("12 parsecs")
