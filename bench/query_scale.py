@@ -15,7 +15,7 @@
     python bench/query_scale.py --db /tmp/big.duckdb --reuse   # read an existing store again
 
 Prints one line per read (median, p90 and max over ``--repeats`` runs picked at random) and the verdicts
-against the targets (200 ms per-run reads through the API, 1 s whole leaderboard and smoltrace-query
+against the targets (200 ms per-run reads through the API, 1 s for reads of every run and for smoltrace-query
 processes, 500 MB collector RSS).
 """
 
@@ -52,7 +52,16 @@ READS = {
     "latest 20 runs": ("SELECT * FROM latest_runs(20)", None),
     "one task's spans": ('SELECT * FROM spans WHERE "TraceId" = ? ORDER BY "Timestamp"', "trace"),
     "whole leaderboard": ("SELECT * FROM leaderboard ORDER BY run_id DESC", None),
+    # the web view's Leaderboard page (smoltrace/web/static/queries.js): every run's rows, no statistics
+    "leaderboard page (web)": (
+        "SELECT run_id, model, agent_type, success_rate, total_tests, avg_duration_ms, total_tokens, total_cost_usd, "
+        "total_energy_wh, run_status, evaluation_date FROM leaderboard_by_agent_type_totals "
+        "ORDER BY evaluation_date DESC NULLS LAST, run_id, agent_type LIMIT 20000",
+        None,
+    ),
 }
+#: Reads of every run in the store: under WHOLE_TARGET_MS; the others answer about one run.
+WHOLE_STORE_READS = {"whole leaderboard", "leaderboard page (web)"}
 PER_RUN_TARGET_MS = 200.0
 WHOLE_TARGET_MS = 1000.0
 PROCESS_TARGET_MS = 1000.0
@@ -334,7 +343,7 @@ def measure(args, cloner: Cloner, collector: CollectorProcess, db_path: Path, rn
                     continue
                 if attempt:
                     times.append(took)
-            target_ms = WHOLE_TARGET_MS if name == "whole leaderboard" else PER_RUN_TARGET_MS
+            target_ms = WHOLE_TARGET_MS if name in WHOLE_STORE_READS else PER_RUN_TARGET_MS
             ok = bool(times) and not failures and statistics.median(times) < target_ms
             line = f"  {name:24s} {summary(times) if times else 'no answer':50s}  ({payload['row_count']} rows)"
             if failures:

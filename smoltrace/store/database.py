@@ -71,6 +71,11 @@ def _add_fact_columns(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(statement)
 
 
+def _views_only(conn: duckdb.DuckDBPyConnection) -> None:
+    """Nothing to change in the tables: apply_schema has just created the version's new views. The version
+    exists so that a read-only open of an older store (which cannot create views) migrates it once."""
+
+
 #: Schema versions after the first, each with the step that brings a store of the version before it
 #: there. A step runs once per store, in order; ``smoltrace_schema_migrations`` records each version.
 #: Version 1 is the first release's schema (schema.sql alone, views over the raw spans).
@@ -79,6 +84,7 @@ MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     3: _derive_facts,
     4: _derive_facts,  # the facts code_runs and planning_steps (SMOLTRACE's tool_called and steps)
     5: _derive_run_facts,  # smoltrace_run_facts: one row per run, which run_info reads
+    6: _views_only,  # leaderboard_by_agent_type_totals: the leaderboard rows without their statistics
 }
 #: Steps that change tables the views read: they run before the views are created (a view over a
 #: column the table does not have yet cannot be created), the version's MIGRATIONS step after them.

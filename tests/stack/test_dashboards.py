@@ -117,7 +117,7 @@ def test_leaderboard_variables_list_every_model_and_agent_type(stack_store, vari
     assert values == {"model": ["gpt-4o-mini"], "agent_type": ["code", "tool"]}
     (table,) = [p for p in DASHBOARDS["leaderboard.json"]["panels"] if p["type"] == "table"]
     # one row per run and agent type: the split view (the leaderboard view holds SMOLTRACE's one row per run)
-    assert "FROM leaderboard_by_agent_type" in table["targets"][0]["url_options"]["data"]
+    assert "FROM leaderboard_by_agent_type_totals\n" in table["targets"][0]["url_options"]["data"]
     rows = ask(stack_store, table["targets"][0], values)
     assert {(row["run_id"], row["agent_type"]) for row in rows} == {
         (stack_store.tool_run_id, "tool"),

@@ -154,3 +154,18 @@ def test_a_one_run_read_still_reads_one_run(store):
     assert store.one("SELECT * FROM leaderboard WHERE run_id = 'runB'") == every["runB"]
     # one task: its 4 tries are the sample; Wilson at 0/4: high = z²/(4 + z²)
     assert every["runB"]["success_rate_ci_high"] == round(100 * Z**2 / (4 + Z**2), 2) == 48.99
+
+
+def test_the_totals_view_is_the_leaderboard_by_agent_type_without_its_statistics(store):
+    """Pages and panels of many runs read leaderboard_by_agent_type_totals: the same rows and numbers, not the
+    statistics (which group every try of every run read)."""
+    store.add_run("runA", A, tokens=A_TOKENS, costs={t: [0.25] * 4 for t in A})
+    store.add_run("both", {"t1": [1, 1], "t2": [0, 0]}, agent_type="tool")
+    store.add_run("both", {"t1": [1, 0], "t2": [0, 0]}, agent_type="code", status=None)
+    full = store.query("SELECT * FROM leaderboard_by_agent_type ORDER BY run_id, agent_type")
+    totals = store.query("SELECT * FROM leaderboard_by_agent_type_totals ORDER BY run_id, agent_type")
+    keys = [(row["run_id"], row["agent_type"]) for row in totals]
+    assert keys == [("both", "code"), ("both", "tool"), ("runA", "tool")]
+    assert [{key: row[key] for key in row if key not in STATS_COLUMNS} for row in full] == totals
+    assert list(full[0])[: len(totals[0])] == list(totals[0])
+    assert (totals[2]["total_tests"], totals[2]["success_rate"], totals[2]["total_cost_usd"]) == (12, 58.33, 3.0)

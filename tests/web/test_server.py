@@ -16,7 +16,7 @@ PAGE_WEIGHT_LIMIT = 500 * 1024
 
 #: What the pages may read (the views named in the issue, and one trace's raw spans).
 ALLOWED_RELATIONS = {
-    "runs", "run_info", "leaderboard_by_agent_type", "results", "steps", "llm_calls", "tool_calls", "gpu_metrics",
+    "runs", "run_info", "leaderboard_by_agent_type_totals", "results", "steps", "llm_calls", "tool_calls", "gpu_metrics",
     "task_gpu_energy",
     "otel_traces",
     "latest_runs", "compare_runs", "compare_metrics",  # table macros over those views

@@ -155,15 +155,16 @@ FROM leaderboard_by_rule AS l
 LEFT JOIN leaderboard_statistics(true) AS s USING (run_id)
 WHERE l.rule = 'default';
 
--- leaderboard_by_agent_type: one row per run and agent type, complete in every output format: the
--- run's identity (run id, model, provider, dataset, status) travels with the aggregates.
+-- leaderboard_by_agent_type_totals: one row per run and agent type, complete in every output format:
+-- the run's identity (run id, model, provider, dataset, status) travels with the aggregates.
 -- GPU columns: utilization, memory, temperature and power describe the run's GPUs over the whole run
 -- (gpu_run_summary); energy, CO2 and power cost are the sum of this agent type's tasks' shares
 -- (task_gpu_energy), so the rows of a `--agent-type both` run add up instead of each claiming the whole
 -- run. NULL for runs without GPU samples; energy NULL too when no GPU could measure it.
--- Then the statistics of the run's agent type (leaderboard_statistics over run_stats).
-CREATE OR REPLACE VIEW leaderboard_by_agent_type AS
-WITH by_agent_type AS (
+-- It is leaderboard_by_agent_type without the statistics columns, for readers of many runs that do not
+-- show them (the web view's pages, Grafana's panels): the statistics group every try of every run they
+-- cover, which over a whole store costs more time and memory than everything else here together.
+CREATE OR REPLACE VIEW leaderboard_by_agent_type_totals AS
 SELECT
     r.run_id,
     r.model,
@@ -210,8 +211,11 @@ LEFT JOIN run_info AS runs USING (run_id)
 LEFT JOIN gpu_run_summary AS g USING (run_id)
 LEFT JOIN task_gpu_energy AS e ON e.run_id = r.run_id AND e.trace_id = r.trace_id
 GROUP BY r.run_id, r.model, r.agent_type, r.provider, runs.dataset, runs.dataset_revision, runs.status,
-         runs.started_at, runs.smoltrace_version
-)
+         runs.started_at, runs.smoltrace_version;
+
+-- leaderboard_by_agent_type: leaderboard_by_agent_type_totals, then the statistics of the run's agent type
+-- (leaderboard_statistics over run_stats).
+CREATE OR REPLACE VIEW leaderboard_by_agent_type AS
 SELECT b.*, s.* EXCLUDE (run_id, agent_type)
-FROM by_agent_type AS b
+FROM leaderboard_by_agent_type_totals AS b
 LEFT JOIN leaderboard_statistics(false) AS s USING (run_id, agent_type);

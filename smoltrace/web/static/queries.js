@@ -1,7 +1,7 @@
 // Every query the pages run, by name, in one place. Values are bound by the query API from the
 // `params` object ($name placeholders): no SQL is ever built from user input or from the URL.
 //
-// Relations read: the views runs (and its macro latest_runs, and run_info), leaderboard_by_agent_type, results, steps, llm_calls, tool_calls, gpu_metrics and
+// Relations read: the views runs (and its macro latest_runs, and run_info), leaderboard_by_agent_type_totals, results, steps, llm_calls, tool_calls, gpu_metrics and
 // task_gpu_energy, the macros compare_runs and compare_metrics (the Compare page's statistics), and the raw
 // otel_traces table (one task's spans, by "TraceId"). Each number shown
 // is a column of one of them, or an aggregate written out below in SQL: a run's success rate
@@ -31,7 +31,7 @@ WITH page AS (  -- latest_runs: the newest runs chosen before their tasks are co
 totals AS (  -- the sums of the leaderboard rows of each run (one per agent type): the same numbers
     SELECT b.run_id, sum(b.total_tokens)::BIGINT AS total_tokens, sum(b.total_cost_usd) AS total_cost_usd,
            sum(b.total_energy_wh) AS total_energy_wh
-    FROM leaderboard_by_agent_type AS b JOIN page USING (run_id)
+    FROM leaderboard_by_agent_type_totals AS b JOIN page USING (run_id)
     GROUP BY b.run_id
 )
 SELECT page.*, totals.total_tokens, totals.total_cost_usd, totals.total_energy_wh
@@ -56,7 +56,7 @@ LIMIT 500`,
 SELECT run_id, model, agent_type, provider, dataset, success_rate, tool_called_rate, correct_tool_rate,
        final_answer_rate, total_tests, avg_steps, avg_duration_ms, total_tokens, avg_tokens_per_test,
        total_cost_usd, total_energy_wh, co2_emissions_gco2e, run_status, evaluation_date
-FROM leaderboard_by_agent_type
+FROM leaderboard_by_agent_type_totals
 ORDER BY evaluation_date DESC NULLS LAST, run_id, agent_type
 LIMIT 20000`,
   },
@@ -66,7 +66,7 @@ LIMIT 20000`,
   },
 
   run_leaderboard: {
-    sql: `SELECT ${LEADERBOARD_COLUMNS} FROM leaderboard_by_agent_type WHERE run_id = $run_id ORDER BY agent_type`,
+    sql: `SELECT ${LEADERBOARD_COLUMNS} FROM leaderboard_by_agent_type_totals WHERE run_id = $run_id ORDER BY agent_type`,
   },
 
   run_tasks: {
@@ -160,7 +160,7 @@ ORDER BY task_uid, repeat_index, start_time`,
   },
 
   compare_totals: {
-    sql: `SELECT ${LEADERBOARD_COLUMNS} FROM leaderboard_by_agent_type WHERE run_id IN ($a, $b) ORDER BY agent_type, run_id`,
+    sql: `SELECT ${LEADERBOARD_COLUMNS} FROM leaderboard_by_agent_type_totals WHERE run_id IN ($a, $b) ORDER BY agent_type, run_id`,
   },
 
   // Compare: the comparison statistics (store/views/36_stats_compare.sql), per agent type: whether the runs

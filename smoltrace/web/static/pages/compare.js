@@ -1,6 +1,6 @@
 // Compare: two runs task by task. A task is matched on its uid (agent type and task id); it "flips"
 // when it succeeded in one run and failed in the other. Flips come from `results`; the totals are the
-// two runs' `leaderboard_by_agent_type` rows; the statistics (the success-rate difference with its 95%
+// two runs' `leaderboard_by_agent_type_totals` rows; the statistics (the success-rate difference with its 95%
 // interval, the paired test, the same for tokens, duration, cost and energy, and why the runs may not
 // be comparable) are the rows of the `compare_runs` and `compare_metrics` macros, shown as they are.
 // Each part of the page is one entry of SECTIONS, with its own query.
