@@ -6,6 +6,8 @@ other reader opens the file read-only or goes through the collector's query API.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
 import re
@@ -45,6 +47,25 @@ def view_files() -> list[str]:
     return sorted(f"views/{entry.name}" for entry in folder.iterdir() if entry.name.endswith(".sql"))
 
 
+@functools.cache
+def views_digest() -> str:
+    """A digest of this release's view definitions (the view files, names and text), recorded in the store
+    by every writable open: a read-only open of a store whose views another release created sees it differ."""
+    digest = hashlib.sha256()
+    for name in view_files():
+        digest.update(f"{name}\0{read_sql(name)}\0".encode())
+    return digest.hexdigest()
+
+
+def stored_views_digest(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The digest recorded by the last writable open (None for a store older than the record)."""
+    try:
+        row = conn.execute(STORED_VIEWS_DIGEST_SQL).fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0]
+
+
 def _drop_tree_views(conn: duckdb.DuckDBPyConnection) -> None:
     """Version 2 reads derived facts; the views that walked every trace's span tree go."""
     conn.execute("DROP VIEW IF EXISTS span_tree")
@@ -71,11 +92,6 @@ def _add_fact_columns(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(statement)
 
 
-def _views_only(conn: duckdb.DuckDBPyConnection) -> None:
-    """Nothing to change in the tables: apply_schema has just created the version's new views. The version
-    exists so that a read-only open of an older store (which cannot create views) migrates it once."""
-
-
 #: Schema versions after the first, each with the step that brings a store of the version before it
 #: there. A step runs once per store, in order; ``smoltrace_schema_migrations`` records each version.
 #: Version 1 is the first release's schema (schema.sql alone, views over the raw spans).
@@ -84,7 +100,6 @@ MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     3: _derive_facts,
     4: _derive_facts,  # the facts code_runs and planning_steps (SMOLTRACE's tool_called and steps)
     5: _derive_run_facts,  # smoltrace_run_facts: one row per run, which run_info reads
-    6: _views_only,  # leaderboard_by_agent_type_totals: the leaderboard rows without their statistics
 }
 #: Steps that change tables the views read: they run before the views are created (a view over a
 #: column the table does not have yet cannot be created), the version's MIGRATIONS step after them.
@@ -95,6 +110,9 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 APPLIED_VERSIONS_SQL = 'SELECT "Version" FROM smoltrace_schema_migrations'
 RECORD_VERSION_SQL = "INSERT INTO smoltrace_schema_migrations VALUES (?, now()) ON CONFLICT DO NOTHING"
+STORED_VIEWS_DIGEST_SQL = 'SELECT any_value("Digest") FROM smoltrace_views_digest'
+CLEAR_VIEWS_DIGEST_SQL = "DELETE FROM smoltrace_views_digest"
+RECORD_VIEWS_DIGEST_SQL = "INSERT INTO smoltrace_views_digest VALUES (?)"
 HAS_TABLES_SQL = (
     "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
     "AND table_name IN ('otel_traces', 'smoltrace_schema_migrations')"
@@ -111,7 +129,9 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
 def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the tables if missing, migrate an older store once, and (re)create every view.
 
-    Views are always replaced, so a changed scoring rule re-scores every stored run on next open.
+    Views are always replaced, so a changed scoring rule re-scores every stored run on next open, and
+    the digest of their definitions is recorded, so that a read-only open sees whether they are this
+    release's (connect).
     """
     version = schema_version(conn)
     conn.execute(read_sql("schema.sql"))
@@ -126,6 +146,8 @@ def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
     for name in view_files():  # before the migrations, which may use the views' macros
         conn.execute(read_sql(name))
     rules.create_views(conn)  # the user's scoring rules, over the views just created
+    conn.execute(CLEAR_VIEWS_DIGEST_SQL)
+    conn.execute(RECORD_VIEWS_DIGEST_SQL, [views_digest()])
     done = set()
     for target in pending:
         log.warning("migrating the store to schema version %d", target)
@@ -186,15 +208,22 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
                 "smoltrace-eval next opens this store", db_path,
             )  # fmt: skip
         conn = duckdb.connect(str(db_path), read_only=True)
-        if schema_version(conn) >= SCHEMA_VERSION:
+        if _current_for_reading(conn):
             return conn
         conn.close()
-        migrate(db_path)  # once: a store written by an older smoltrace
+        migrate(db_path)  # once: a store written by an older smoltrace, or its views created by another
         return duckdb.connect(str(db_path), read_only=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(db_path))
     apply_schema(conn)
     return conn
+
+
+def _current_for_reading(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a read-only open can read the store as it is: its schema is this release's and its views are
+    this release's views (a read-only connection cannot create them), or a newer release wrote it."""
+    version = schema_version(conn)
+    return version > SCHEMA_VERSION or (version == SCHEMA_VERSION and stored_views_digest(conn) == views_digest())
 
 
 class StoreNeedsMigration(RuntimeError):

@@ -137,3 +137,10 @@ CREATE TABLE IF NOT EXISTS smoltrace_schema_migrations (
     "Version"   INTEGER PRIMARY KEY,
     "AppliedAt" TIMESTAMP NOT NULL
 );
+
+-- The digest of the view definitions that created the store's views (database.views_digest), written by
+-- every writable open: a read-only open of a store whose views another smoltrace release created
+-- re-creates them first, so that every reader gets this release's views (new ones, changed verdicts).
+CREATE TABLE IF NOT EXISTS smoltrace_views_digest (
+    "Digest" VARCHAR NOT NULL
+);

@@ -36,6 +36,14 @@ def command(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+def query_file(path: Path, sql: str) -> list[dict]:
+    """The rows of ``sql``, as the installed ``smoltrace-query`` answers it from the file (read-only)."""
+    result = subprocess.run([command("smoltrace-query"), "--db", str(path), "--format", "json", sql],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def answers(conn) -> dict[str, list[dict]]:
     got = {}
     for name, sql in QUERIES.items():
@@ -149,10 +157,10 @@ def test_an_old_store_migrates_once_and_answers_the_same_numbers(old_store):
         result = conn.execute("SELECT * FROM leaderboard")
         rows = [dict(zip([c[0] for c in result.description], map(json_safe, row))) for row in result.fetchall()]
         assert rows == [EXPECTED_LEADERBOARD_ROW]
-    assert applied_versions(old_store) == [1, 2, 3, 4, 5, 6]
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
     with database.connect(old_store) as conn:  # a second open migrates nothing
-        assert database.schema_version(conn) == database.SCHEMA_VERSION == 6
-    assert applied_versions(old_store) == [1, 2, 3, 4, 5, 6]
+        assert database.schema_version(conn) == database.SCHEMA_VERSION == 5
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
 
 
 def test_a_version_3_store_gets_the_new_facts(old_store):
@@ -167,7 +175,7 @@ def test_a_version_3_store_gets_the_new_facts(old_store):
     assert applied_versions(old_store) == [1, 2, 3]
     with database.connect(old_store) as conn:
         assert answers(conn) == expected_now()
-    assert applied_versions(old_store) == [1, 2, 3, 4, 5, 6]
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
 
 
 def test_a_version_4_store_gets_one_row_per_run(old_store):
@@ -176,52 +184,57 @@ def test_a_version_4_store_gets_one_row_per_run(old_store):
     database.connect(old_store).close()
     with duckdb.connect(str(old_store)) as conn:  # back to what version 4 wrote
         conn.execute("DROP TABLE smoltrace_run_facts")
-        conn.execute('DELETE FROM smoltrace_schema_migrations WHERE "Version" >= 5')
+        conn.execute('DELETE FROM smoltrace_schema_migrations WHERE "Version" = 5')
     assert applied_versions(old_store) == [1, 2, 3, 4]
     with database.connect(old_store) as conn:
         assert conn.execute("SELECT count(*) FROM smoltrace_run_facts").fetchone()[0] == 1
         assert answers(conn) == expected_now()
-    assert applied_versions(old_store) == [1, 2, 3, 4, 5, 6]
-
-
-def test_a_version_5_store_opened_read_only_gets_the_new_view(old_store):
-    """Version 6 adds a view only (leaderboard_by_agent_type_totals). A read-only open cannot create views,
-    so a store of version 5 is migrated once by the first command that reads it, and answers from it."""
-    database.connect(old_store).close()
-    with duckdb.connect(str(old_store)) as conn:  # back to what version 5 wrote
-        conn.execute("DROP VIEW leaderboard_by_agent_type")
-        conn.execute("DROP VIEW leaderboard_by_agent_type_totals")
-        conn.execute('DELETE FROM smoltrace_schema_migrations WHERE "Version" = 6')
     assert applied_versions(old_store) == [1, 2, 3, 4, 5]
-    result = subprocess.run(
-        [command("smoltrace-query"), "--db", str(old_store), "--format", "json",
-         "SELECT agent_type, total_tests, success_rate FROM leaderboard_by_agent_type_totals ORDER BY agent_type"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    expected = [{key: row[key] for key in ("agent_type", "total_tests", "success_rate")}
-                for row in expected_now()["leaderboard"]]  # fmt: skip
-    assert json.loads(result.stdout) == expected
-    assert applied_versions(old_store) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_read_only_open_recreates_views_another_release_created(old_store):
+    """A read-only connection cannot create views: a store whose views another release created (its
+    recorded digest of the view definitions differs) has them re-created once by the first command that
+    reads it, so a new view exists and a changed one answers as this release defines it."""
+    database.connect(old_store).close()
+    with duckdb.connect(str(old_store)) as conn:  # as a release without the totals view left it
+        conn.execute("CREATE OR REPLACE VIEW leaderboard_by_agent_type AS SELECT 'stale' AS agent_type")
+        conn.execute("DROP VIEW leaderboard_by_agent_type_totals")
+        conn.execute("UPDATE smoltrace_views_digest SET \"Digest\" = 'another release'")
+    rows = query_file(old_store, "SELECT agent_type, total_tests, success_rate FROM leaderboard_by_agent_type_totals")
+    assert rows == [{key: row[key] for key in ("agent_type", "total_tests", "success_rate")}
+                    for row in expected_now()["leaderboard"]]  # fmt: skip
+    assert query_file(old_store, "SELECT agent_type FROM leaderboard_by_agent_type") == [
+        {"agent_type": "code"},
+        {"agent_type": "tool"},
+    ]
+    with duckdb.connect(str(old_store), read_only=True) as conn:
+        assert database.stored_views_digest(conn) == database.views_digest()
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
+
+
+def test_a_read_only_open_of_a_current_store_writes_nothing(old_store):
+    database.connect(old_store).close()
+    before = old_store.stat()
+    assert query_file(old_store, "SELECT count(*) AS n FROM results") == [{"n": 6}]
+    after = old_store.stat()
+    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
 
 
 def test_a_read_only_open_of_an_old_store_migrates_it_first(old_store):
-    result = subprocess.run(
-        [command("smoltrace-query"), "--db", str(old_store), "--format", "json",
-         "SELECT task_id, agent_type, success, total_tokens FROM results ORDER BY agent_type, task_id"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    rows = query_file(
+        old_store, "SELECT task_id, agent_type, success, total_tokens FROM results ORDER BY agent_type, task_id"
+    )
     expected = [{key: row[key] for key in ("task_id", "agent_type", "success", "total_tokens")}
                 for row in expected_now()["results"]]  # fmt: skip
-    assert json.loads(result.stdout) == expected
-    assert applied_versions(old_store) == [1, 2, 3, 4, 5, 6]
+    assert rows == expected
+    assert applied_versions(old_store) == [1, 2, 3, 4, 5]
 
 
 def test_a_new_store_starts_at_the_current_version(tmp_path):
     with database.connect(tmp_path / "new.duckdb") as conn:
-        assert database.schema_version(conn) == 6
-    assert applied_versions(tmp_path / "new.duckdb") == [1, 2, 3, 4, 5, 6]
+        assert database.schema_version(conn) == 5
+    assert applied_versions(tmp_path / "new.duckdb") == [1, 2, 3, 4, 5]
 
 
 def test_store_check_finds_a_tampered_fact_and_rebuild_repairs_it(old_store):
