@@ -326,11 +326,12 @@ def test_an_agent_runs_through_the_chosen_inference_provider(tmp_path, monkeypat
     with Loopback(
         {
             "GET /api/models/Qwen/Qwen2.5-7B-Instruct": json_reply(mapping),
-            "GET /api/agent-harnesses": json_reply([]),
+            "GET /api/agent-harnesses": json_reply({"standardEnvVars": [], "harnesses": {}}),  # the Hub's shape
             "POST /together/v1/chat/completions": json_reply(answer),
         }
     ) as server:
         monkeypatch.setattr(hub_constants, "ENDPOINT", server.url)
+        monkeypatch.setattr(hub_constants, "AGENT_HARNESSES_PATH", str(tmp_path / "agent_harnesses.json"))
         monkeypatch.setattr(hub_constants, "INFERENCE_PROXY_TEMPLATE", server.url + "/{provider}")
         monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
         results, *_ = run_evaluation(
